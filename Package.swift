@@ -1,0 +1,45 @@
+// swift-tools-version: 6.1
+// Porin: Cilium's network policy and Hubble's observability on one Linux machine.
+// Layers follow ../shared/DESIGN.md: pure policy layers at the bottom, daemons and CLI on top.
+import PackageDescription
+
+let package = Package(
+    name: "Porin",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "porin", targets: ["porin"]),
+        .executable(name: "porin-bench", targets: ["porin-bench"]),
+        .library(name: "PolicyAPI", targets: ["PolicyAPI"]),
+        .library(name: "PolicyEngine", targets: ["PolicyEngine"]),
+        .library(name: "PolicyCheck", targets: ["PolicyCheck"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // Kubernetes/Cilium API objects: decoding from YAML/JSON with positions, validation.
+        .target(name: "PolicyAPI", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Labels, selectors, identities, selector cache, resolution into policy-map entries, lookup.
+        .target(name: "PolicyEngine", dependencies: ["PolicyAPI"]),
+        // Policy test files: workloads + policies + queries evaluated by the engine, offline.
+        .target(name: "PolicyCheck", dependencies: ["PolicyAPI", "PolicyEngine"]),
+        .executableTarget(
+            name: "porin",
+            dependencies: [
+                "PolicyAPI", "PolicyEngine", "PolicyCheck",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck"]),
+        .testTarget(name: "PolicyAPITests", dependencies: ["PolicyAPI"]),
+        .testTarget(
+            name: "PolicyEngineTests",
+            dependencies: [
+                "PolicyAPI", "PolicyEngine",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "PolicyAPI", "PolicyEngine"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

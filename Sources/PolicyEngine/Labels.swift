@@ -1,0 +1,109 @@
+// Security labels: `source:key=value` triples (Cilium's `pkg/labels`), the label sets that
+// make up identities, and the rule that decides which labels count for identity (§3.3).
+import PolicyAPI
+
+public enum LabelSource {
+    public static let any = "any"
+    public static let k8s = "k8s"
+    public static let reserved = "reserved"
+    public static let cidr = "cidr"
+    public static let fqdn = "fqdn"
+    public static let unspec = "unspec"
+}
+
+public struct Label: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var source: String
+    public var key: String
+    public var value: String
+
+    public init(_ source: String, _ key: String, _ value: String = "") {
+        self.source = source
+        self.key = key
+        self.value = value
+    }
+
+    public static func reserved(_ name: String) -> Label { Label(LabelSource.reserved, name) }
+
+    /// Parses `source:key=value`, `source:key`, or `key=value` (source `unspec`).
+    public init(parsing text: String) {
+        var rest = Substring(text)
+        var source = LabelSource.unspec
+        if let colon = rest.firstIndex(of: ":"), let eq = rest.firstIndex(of: "=") ?? Optional(rest.endIndex), colon < eq {
+            source = String(rest[..<colon])
+            rest = rest[rest.index(after: colon)...]
+        }
+        if let eq = rest.firstIndex(of: "=") {
+            self.init(source, String(rest[..<eq]), String(rest[rest.index(after: eq)...]))
+        } else {
+            self.init(source, String(rest))
+        }
+    }
+
+    /// Hubble's form: `k8s:app=frontend`, `reserved:world`.
+    public var description: String { value.isEmpty ? "\(source):\(key)" : "\(source):\(key)=\(value)" }
+
+    public static func < (a: Label, b: Label) -> Bool { (a.source, a.key, a.value) < (b.source, b.key, b.value) }
+}
+
+/// A sorted, duplicate-free set of labels: the label set of an identity.
+public struct LabelSet: Hashable, Sendable, CustomStringConvertible {
+    public private(set) var labels: [Label]
+    /// The prefixes of the `cidr:` labels, parsed once for containment matching.
+    public private(set) var cidrPrefixes: [IPPrefix]
+
+    public init(_ labels: [Label]) {
+        var seen = Set<Label>()
+        self.labels = labels.filter { seen.insert($0).inserted }.sorted()
+        self.cidrPrefixes = self.labels.compactMap { $0.source == LabelSource.cidr ? IPPrefix($0.key.replacingDashesInV6(), allowBareIP: true) : nil }
+    }
+
+    public func contains(source: String, key: String) -> Bool {
+        labels.contains { $0.key == key && $0.source == source }
+    }
+
+    public var isReservedOnly: Bool { labels.allSatisfy { $0.source == LabelSource.reserved } }
+
+    public var description: String { labels.map(\.description).joined(separator: ",") }
+}
+
+/// Which pod labels take part in identity (Cilium's default label prefix filter, §3.3).
+public enum IdentityLabelFilter {
+    static let include = ["io.kubernetes.pod.namespace", "io.cilium.k8s.namespace.labels", "app.kubernetes.io",
+                          "io.cilium.k8s.policy.cluster", "io.cilium.k8s.policy.serviceaccount"]
+    static let ignore = ["io.kubernetes", "kubernetes.io", "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
+                         "batch.kubernetes.io/job-completion-index", "batch.kubernetes.io/controller-uid", "k8s.io",
+                         "pod-template-generation", "pod-template-hash", "controller-revision-hash", "controller-uid",
+                         "annotation", "etcd_node", "topology.kubernetes.io"]
+
+    /// True when a `k8s` label with this key is part of the identity. The longest matching prefix
+    /// decides; an include beats an ignore of the same length.
+    public static func keeps(key: String) -> Bool {
+        var best = -1
+        var keep = true
+        for p in include where key.hasPrefix(p) && p.count >= best { best = p.count; keep = true }
+        for p in ignore where key.hasPrefix(p) && p.count > best { best = p.count; keep = false }
+        // `.*beta.kubernetes.io` ignores any key containing beta.kubernetes.io.
+        if key.contains("beta.kubernetes.io") && best < 0 { keep = false }
+        return keep
+    }
+}
+
+/// The security labels of a pod (`SanitizePodLabels` + the identity filter): pod labels, the
+/// namespace's labels, namespace, service account and cluster, all with source `k8s`.
+public func podIdentityLabels(podLabels: [String: String], namespace: String, namespaceLabels: [String: String],
+                              serviceAccount: String, clusterName: String) -> LabelSet {
+    var out: [Label] = []
+    for (k, v) in podLabels where !k.hasPrefix("io.cilium.k8s") && IdentityLabelFilter.keeps(key: k) {
+        out.append(Label(LabelSource.k8s, k, v))
+    }
+    var nsLabels = namespaceLabels
+    nsLabels["kubernetes.io/metadata.name"] = namespace
+    for (k, v) in nsLabels {
+        let key = "io.cilium.k8s.namespace.labels.\(k)"
+        if IdentityLabelFilter.keeps(key: key) { out.append(Label(LabelSource.k8s, key, v)) }
+    }
+    out.append(Label(LabelSource.k8s, "io.kubernetes.pod.namespace", namespace))
+    out.append(Label(LabelSource.k8s, "io.cilium.k8s.policy.serviceaccount", serviceAccount))
+    out.append(Label(LabelSource.k8s, "io.cilium.k8s.policy.cluster", clusterName))
+    return LabelSet(out)
+}

@@ -1,0 +1,516 @@
+// The policy engine: endpoints, identities, policies and their resolution into policy maps,
+// updated incrementally (a change recomputes only the subjects and identities it touches).
+// Pure and deterministic: no I/O, no clocks, no globals.
+import PolicyAPI
+
+public struct EndpointInfo: Hashable, Sendable {
+    public var namespace: String
+    public var name: String
+    public var labels: [String: String]
+    public var serviceAccount: String
+    public var namedPorts: [NamedPort]
+    public var ips: [IPAddress]
+
+    public init(namespace: String, name: String, labels: [String: String], serviceAccount: String = "default",
+                namedPorts: [NamedPort] = [], ips: [IPAddress] = []) {
+        self.namespace = namespace
+        self.name = name
+        self.labels = labels
+        self.serviceAccount = serviceAccount
+        self.namedPorts = namedPorts.sorted()
+        self.ips = ips
+    }
+
+    public var fullName: String { "\(namespace)/\(name)" }
+}
+
+/// The verdict of one direction for one packet, with the policies that decided it.
+public struct DirectionVerdict: Hashable, Sendable {
+    public var direction: TrafficDirection
+    public var allowed: Bool
+    public var enforced: Bool
+    public var matchType: PolicyMatchType
+    public var redirect: L7Parser?
+    public var key: PolicyKey?
+    public var entry: PolicyEntry?
+    /// For allows and denylist drops: the policies of the matched entry. For default-deny drops:
+    /// the policies that put the endpoint into default deny for this direction.
+    public var policies: [PolicyReference]
+    public var dropReason: UInt8?
+}
+
+public final class PolicyEngine: @unchecked Sendable {
+    public let config: EngineConfig
+    private var translator: RuleTranslator
+
+    struct StoredRule {
+        var policy: PolicyReference
+        var subject: EndpointSelectorSpec?
+        var ingress: StoredSection?
+        var egress: StoredSection?
+        func section(_ d: TrafficDirection) -> StoredSection? { d == .ingress ? ingress : egress }
+    }
+    struct StoredSection {
+        var defaultDeny: Bool
+        var contributions: [StoredContribution]
+    }
+    struct StoredContribution {
+        var peers: [SelectorID]
+        var wildcard: Bool
+        var ports: [PortSpec]?
+        var entry: PolicyEntry
+    }
+
+    struct EndpointRecord {
+        var info: EndpointInfo
+        var identity: NumericIdentity
+        var subject: SubjectKey
+    }
+
+    private var allocator = IdentityAllocator()
+    private var namespaces: [String: [String: String]] = [:]
+    private var endpoints: [String: EndpointRecord] = [:]
+    private var objects: [PolicyReference: NetworkPolicyObject] = [:]
+    private var rulesByPolicy: [PolicyReference: [Int]] = [:]
+    private var rules: [Int: StoredRule] = [:]
+    private var nextRuleID = 0
+    /// Rules whose subject pins a namespace, by namespace; the rest apply anywhere.
+    private var rulesByNamespace: [String: Set<Int>] = [:]
+    private var globalRules: Set<Int> = []
+    private var selectorCache = SelectorCache()
+    /// Every live identity and its labels (reserved, pods, CIDR prefixes).
+    public private(set) var identities: [NumericIdentity: LabelSet] = ReservedIdentity.labels
+    private var subjects: [SubjectKey: SubjectPolicy] = [:]
+    private var subjectRefs: [SubjectKey: Int] = [:]
+    private var subjectsBySelector: [SelectorID: Set<SubjectKey>] = [:]
+    /// Policy CIDR prefixes and their identities (the ipcache's prefix entries).
+    private var cidrIdentities: [IPPrefix: (id: NumericIdentity, refs: Int)] = [:]
+    private var ipToEndpoint: [IPAddress: String] = [:]
+    /// Cluster-wide named ports (name → protocol/port → number of endpoints), for egress.
+    private var clusterNamedPorts: [String: [NamedPort: Int]] = [:]
+    private var services: [ServiceInfo] = []
+
+    public init(config: EngineConfig = EngineConfig()) {
+        self.config = config
+        self.translator = RuleTranslator(config: config)
+    }
+
+    // MARK: Namespaces and endpoints
+
+    public func setNamespace(_ name: String, labels: [String: String]) {
+        guard namespaces[name] != labels else { return }
+        namespaces[name] = labels
+        for rec in endpoints.values where rec.info.namespace == name { upsertEndpoint(rec.info) }
+    }
+
+    public func namespaceLabels(_ name: String) -> [String: String]? { namespaces[name] }
+
+    public func identityLabels(for ep: EndpointInfo) -> LabelSet {
+        podIdentityLabels(podLabels: ep.labels, namespace: ep.namespace, namespaceLabels: namespaces[ep.namespace] ?? [:],
+                          serviceAccount: ep.serviceAccount, clusterName: config.clusterName)
+    }
+
+    /// Adds or updates an endpoint; returns its identity.
+    @discardableResult
+    public func upsertEndpoint(_ ep: EndpointInfo) -> NumericIdentity {
+        let labels = identityLabels(for: ep)
+        let old = endpoints[ep.fullName]
+        if let old, old.info == ep, identities[old.identity] == labels { return old.identity }
+        let (id, isNew) = allocator.acquire(labels)
+        if isNew { addIdentity(id, labels) }
+        let key = SubjectKey(identity: id, namedPorts: ep.namedPorts)
+        acquireSubject(key, labels: labels, namespace: ep.namespace)
+        for ip in ep.ips { ipToEndpoint[ip] = ep.fullName }
+        endpoints[ep.fullName] = EndpointRecord(info: ep, identity: id, subject: key)
+        addNamedPorts(ep.namedPorts)
+        if let old { dropEndpointState(old, keepIPs: Set(ep.ips)) }
+        return id
+    }
+
+    public func removeEndpoint(namespace: String, name: String) {
+        guard let rec = endpoints.removeValue(forKey: "\(namespace)/\(name)") else { return }
+        dropEndpointState(rec, keepIPs: [])
+    }
+
+    private func dropEndpointState(_ rec: EndpointRecord, keepIPs: Set<IPAddress>) {
+        for ip in rec.info.ips where !keepIPs.contains(ip) && ipToEndpoint[ip] == rec.info.fullName { ipToEndpoint[ip] = nil }
+        removeNamedPorts(rec.info.namedPorts)
+        releaseSubject(rec.subject)
+        if allocator.release(rec.identity) { removeIdentity(rec.identity) }
+    }
+
+    public var endpointNames: [String] { endpoints.keys.sorted() }
+
+    public func endpoint(_ fullName: String) -> EndpointInfo? { endpoints[fullName]?.info }
+
+    public func identity(ofEndpoint fullName: String) -> NumericIdentity? { endpoints[fullName]?.identity }
+
+    public func labels(of identity: NumericIdentity) -> LabelSet? { identities[identity] }
+
+    // MARK: Policies
+
+    public func setServices(_ list: [ServiceInfo]) {
+        services = list
+        translator.services = list
+        let refs = objects.filter { _, o in
+            if case let .cilium(p) = o { return p.rules.contains { r in r.egress.contains { $0.services != nil } || r.egressDeny.contains { $0.services != nil } } }
+            return false
+        }.map(\.value)
+        for o in refs { upsertPolicy(o) }
+    }
+
+    public var policies: [NetworkPolicyObject] { objects.keys.sorted().map { objects[$0]! } }
+
+    /// Adds or replaces a policy object (by kind/namespace/name).
+    public func upsertPolicy(_ object: NetworkPolicyObject) {
+        let ref = object.reference
+        let oldRuleIDs = rulesByPolicy[ref] ?? []
+        var affected = subjectsSelected(by: oldRuleIDs)
+        let oldRules = oldRuleIDs.compactMap { rules[$0] }
+        for id in oldRuleIDs { unindexRule(id) }
+        objects[ref] = object
+        var newIDs: [Int] = []
+        for t in translator.translate(object) {
+            let id = storeRule(t)
+            newIDs.append(id)
+        }
+        rulesByPolicy[ref] = newIDs
+        affected.formUnion(subjectsSelected(by: newIDs))
+        for key in affected { recomputeSubject(key) }
+        for r in oldRules { releaseRuleSelectors(r) }
+    }
+
+    public func removePolicy(_ ref: PolicyReference) {
+        guard objects.removeValue(forKey: ref) != nil else { return }
+        let ids = rulesByPolicy.removeValue(forKey: ref) ?? []
+        let affected = subjectsSelected(by: ids)
+        let old = ids.compactMap { rules[$0] }
+        for id in ids { unindexRule(id) }
+        for key in affected { recomputeSubject(key) }
+        for r in old { releaseRuleSelectors(r) }
+    }
+
+    private func storeRule(_ t: TranslatedRule) -> Int {
+        let id = nextRuleID
+        nextRuleID += 1
+        func section(_ s: RuleSection?) -> StoredSection? {
+            guard let s else { return nil }
+            return StoredSection(defaultDeny: s.defaultDeny, contributions: s.contributions.map { c in
+                var peers: [SelectorID] = []
+                var wildcard = false
+                switch c.peers {
+                case .wildcard: wildcard = true
+                case let .selectors(specs): peers = specs.map { acquireSelector($0) }
+                }
+                let entry = PolicyEntry(deny: c.deny, redirect: c.deny ? nil : c.parser, l7Rules: c.l7.map { [$0] } ?? [],
+                                        authRequired: c.authRequired && !c.deny, policies: [t.policy])
+                return StoredContribution(peers: peers, wildcard: wildcard, ports: c.ports, entry: entry)
+            })
+        }
+        let stored = StoredRule(policy: t.policy, subject: t.subject, ingress: section(t.ingress), egress: section(t.egress))
+        rules[id] = stored
+        if let ns = t.subject?.pinnedNamespace { rulesByNamespace[ns, default: []].insert(id) } else { globalRules.insert(id) }
+        return id
+    }
+
+    private func unindexRule(_ id: Int) {
+        guard let r = rules.removeValue(forKey: id) else { return }
+        if let ns = r.subject?.pinnedNamespace { rulesByNamespace[ns]?.remove(id) } else { globalRules.remove(id) }
+    }
+
+    private func releaseRuleSelectors(_ r: StoredRule) {
+        for s in [r.ingress, r.egress].compactMap({ $0 }) {
+            for c in s.contributions { for p in c.peers { releaseSelector(p) } }
+        }
+    }
+
+    private func subjectsSelected(by ruleIDs: [Int]) -> Set<SubjectKey> {
+        var out = Set<SubjectKey>()
+        for id in ruleIDs {
+            guard let subject = rules[id]?.subject else { continue }
+            for (key, sp) in subjects where subject.matches(sp.labels) { out.insert(key) }
+        }
+        return out
+    }
+
+    // MARK: Selectors and identities
+
+    private func acquireSelector(_ spec: EndpointSelectorSpec) -> SelectorID {
+        // CIDR prefixes named by selectors become ipcache prefixes with identities of their own.
+        for r in spec.requirements where r.prefix != nil { acquireCIDR(r.prefix!) }
+        let (id, _) = selectorCache.acquire(spec, identities: identities)
+        return id
+    }
+
+    private func releaseSelector(_ id: SelectorID) {
+        guard let spec = selectorCache.release(id) else { return }
+        subjectsBySelector[id] = nil
+        for r in spec.requirements where r.prefix != nil { releaseCIDR(r.prefix!) }
+    }
+
+    private func acquireCIDR(_ p: IPPrefix) {
+        if let e = cidrIdentities[p] { cidrIdentities[p] = (e.id, e.refs + 1); return }
+        let labels = LabelSet([Label(LabelSource.cidr, p.description), .reserved("world")])
+        let (id, isNew) = allocator.acquire(labels)
+        cidrIdentities[p] = (id, 1)
+        if isNew { addIdentity(id, labels) }
+    }
+
+    private func releaseCIDR(_ p: IPPrefix) {
+        guard let e = cidrIdentities[p] else { return }
+        if e.refs > 1 { cidrIdentities[p] = (e.id, e.refs - 1); return }
+        cidrIdentities[p] = nil
+        if allocator.release(e.id) { removeIdentity(e.id) }
+    }
+
+    /// The identity the ipcache gives an address: a local endpoint's, else the longest policy
+    /// prefix containing it, else world.
+    public func identity(forIP ip: IPAddress) -> NumericIdentity {
+        if let ep = ipToEndpoint[ip], let id = endpoints[ep]?.identity { return id }
+        var best: (Int, NumericIdentity)?
+        for (p, e) in cidrIdentities where p.contains(ip) && p.length >= (best?.0 ?? -1) { best = (p.length, e.id) }
+        return best?.1 ?? ReservedIdentity.world
+    }
+
+    /// The identity of a whole prefix used as a peer: the longest policy prefix containing it.
+    public func identity(forPrefix prefix: IPPrefix) -> NumericIdentity {
+        if prefix.length == prefix.address.bitLength { return identity(forIP: prefix.address) }
+        var best: (Int, NumericIdentity)?
+        for (p, e) in cidrIdentities where p.contains(prefix) && p.length >= (best?.0 ?? -1) { best = (p.length, e.id) }
+        return best?.1 ?? ReservedIdentity.world
+    }
+
+    /// The ipcache's prefix entries (policy CIDRs and their identities).
+    public var cidrPrefixes: [(IPPrefix, NumericIdentity)] { cidrIdentities.map { ($0.key, $0.value.id) }.sorted { $0.0 < $1.0 } }
+
+    /// Adds a node-local identity for externally learnt labels (e.g. FQDN) — used by the DNS proxy.
+    public func acquireLocalIdentity(_ labels: LabelSet) -> NumericIdentity {
+        let (id, isNew) = allocator.acquire(labels)
+        if isNew { addIdentity(id, labels) }
+        return id
+    }
+
+    public func releaseLocalIdentity(_ id: NumericIdentity) {
+        if allocator.release(id) { removeIdentity(id) }
+    }
+
+    private func addIdentity(_ id: NumericIdentity, _ labels: LabelSet) {
+        identities[id] = labels
+        let hits = selectorCache.addIdentity(id, labels)
+        var affected = Set<SubjectKey>()
+        for s in hits { affected.formUnion(subjectsBySelector[s] ?? []) }
+        for key in affected { updateIdentityGroup(key, identity: id) }
+    }
+
+    private func removeIdentity(_ id: NumericIdentity) {
+        identities[id] = nil
+        let hits = selectorCache.removeIdentity(id)
+        var affected = Set<SubjectKey>()
+        for s in hits { affected.formUnion(subjectsBySelector[s] ?? []) }
+        for key in affected { updateIdentityGroup(key, identity: id) }
+    }
+
+    // MARK: Named ports
+
+    private func addNamedPorts(_ ports: [NamedPort]) {
+        var changed = false
+        for p in ports {
+            let n = clusterNamedPorts[p.name]?[p] ?? 0
+            clusterNamedPorts[p.name, default: [:]][p] = n + 1
+            if n == 0 { changed = true }
+        }
+        if changed { recomputeEgressNamedPortUsers() }
+    }
+
+    private func removeNamedPorts(_ ports: [NamedPort]) {
+        var changed = false
+        for p in ports {
+            guard let n = clusterNamedPorts[p.name]?[p] else { continue }
+            if n <= 1 { clusterNamedPorts[p.name]![p] = nil; changed = true } else { clusterNamedPorts[p.name]![p] = n - 1 }
+            if clusterNamedPorts[p.name]!.isEmpty { clusterNamedPorts[p.name] = nil }
+        }
+        if changed { recomputeEgressNamedPortUsers() }
+    }
+
+    private func recomputeEgressNamedPortUsers() {
+        let users = subjects.keys.filter { key in
+            guard let sp = subjects[key] else { return false }
+            return selectingRules(sp.labels, namespace: nil).contains { id in
+                rules[id]?.egress?.contributions.contains { $0.ports?.contains { if case .named = $0 { return true } else { return false } } ?? false } ?? false
+            }
+        }
+        for key in users { recomputeSubject(key) }
+    }
+
+    // MARK: Subjects
+
+    private func acquireSubject(_ key: SubjectKey, labels: LabelSet, namespace: String) {
+        subjectRefs[key, default: 0] += 1
+        if subjects[key] == nil {
+            subjects[key] = SubjectPolicy(key: key, labels: labels)
+            recomputeSubject(key)
+        }
+    }
+
+    private func releaseSubject(_ key: SubjectKey) {
+        guard let n = subjectRefs[key] else { return }
+        if n > 1 { subjectRefs[key] = n - 1; return }
+        subjectRefs[key] = nil
+        if let sp = subjects.removeValue(forKey: key) {
+            for s in sp.selectorsUsed { subjectsBySelector[s]?.remove(key) }
+        }
+    }
+
+    private func selectingRules(_ labels: LabelSet, namespace: String?) -> [Int] {
+        let ns = namespace ?? labels.labels.first { $0.source == LabelSource.k8s && $0.key == "io.kubernetes.pod.namespace" }?.value
+        var candidates = globalRules
+        if let ns, let r = rulesByNamespace[ns] { candidates.formUnion(r) }
+        return candidates.sorted().filter { rules[$0]?.subject?.matches(labels) ?? false }
+    }
+
+    /// The key triples of a rule's ports for one subject (named ports resolved).
+    private func keyTriples(_ ports: [PortSpec]?, direction: TrafficDirection, subject: SubjectKey) -> [(UInt8, UInt16, UInt8)] {
+        guard let ports else { return [(0, 0, 0)] }
+        var out: [(UInt8, UInt16, UInt8)] = []
+        for p in ports {
+            switch p {
+            case let .allPorts(proto): out.append((proto, 0, 0))
+            case let .numeric(proto, s, e): for (port, len) in portRangeBlocks(s, e) { out.append((proto, port, len)) }
+            case let .named(proto, name):
+                if direction == .ingress {
+                    for np in subject.namedPorts where np.name == name && np.proto == proto { out.append((proto, np.port, 16)) }
+                } else {
+                    for np in (clusterNamedPorts[name] ?? [:]).keys where np.proto == proto { out.append((proto, np.port, 16)) }
+                }
+            }
+        }
+        return out
+    }
+
+    private func recomputeSubject(_ key: SubjectKey) {
+        guard var sp = subjects[key] else { return }
+        for s in sp.selectorsUsed { subjectsBySelector[s]?.remove(key) }
+        sp.selectorsUsed = []
+        sp.errors = []
+        let selecting = selectingRules(sp.labels, namespace: nil)
+        let isInit = sp.labels.contains(source: LabelSource.reserved, key: "init")
+        for dir in TrafficDirection.allCases {
+            var dp = DirectionPolicy()
+            var sections: [(StoredRule, StoredSection)] = []
+            for id in selecting { if let r = rules[id], let s = r.section(dir) { sections.append((r, s)) } }
+            dp.selectingPolicies = Array(Set(sections.map(\.0.policy))).sorted()
+            switch config.enforcementMode {
+            case .never: dp.enforced = false
+            case .always: dp.enforced = true
+            case .default: dp.enforced = !sections.isEmpty || isInit
+            }
+            if dp.enforced {
+                let denying = sections.filter { $0.1.defaultDeny }
+                dp.defaultDeny = !denying.isEmpty || sections.isEmpty
+                dp.defaultDenyPolicies = Array(Set(denying.map(\.0.policy))).sorted()
+                for (_, s) in sections {
+                    for c in s.contributions {
+                        dp.contributions.append(SubjectContribution(peers: c.peers, wildcard: c.wildcard,
+                                                                    keys: keyTriples(c.ports, direction: dir, subject: key), entry: c.entry))
+                        sp.selectorsUsed.formUnion(c.peers)
+                    }
+                }
+                if !dp.defaultDeny {
+                    // Every selecting rule set enableDefaultDeny false: an allow-all stands in for
+                    // the missing default deny, and the rules only add denies and redirects.
+                    let allowAll = PolicyEntry(deny: false, policies: dp.selectingPolicies)
+                    dp.contributions.append(SubjectContribution(peers: [], wildcard: true, keys: [(0, 0, 0)], entry: allowAll))
+                }
+            } else {
+                let allowAny = PolicyEntry(deny: false, builtIn: dir == .ingress ? "allow-any-ingress" : "allow-any-egress")
+                dp.contributions.append(SubjectContribution(peers: [], wildcard: true, keys: [(0, 0, 0)], entry: allowAny))
+            }
+            materialize(&dp, direction: dir, errors: &sp.errors)
+            if dir == .ingress { sp.ingress = dp } else { sp.egress = dp }
+        }
+        for s in sp.selectorsUsed { subjectsBySelector[s, default: []].insert(key) }
+        subjects[key] = sp
+    }
+
+    /// Builds every identity group of a direction from its contributions.
+    private func materialize(_ dp: inout DirectionPolicy, direction: TrafficDirection, errors: inout [String]) {
+        var raw: [NumericIdentity: [PolicyKey: PolicyEntry]] = [:]
+        for c in dp.contributions {
+            if c.wildcard {
+                for (p, port, len) in c.keys {
+                    Materializer.insert(PolicyKey(identity: 0, proto: p, port: port, portPrefixLength: len), c.entry, into: &raw[0, default: [:]], errors: &errors)
+                }
+                continue
+            }
+            for s in c.peers {
+                for id in selectorCache.selected(s) {
+                    for (p, port, len) in c.keys {
+                        Materializer.insert(PolicyKey(identity: id, proto: p, port: port, portPrefixLength: len), c.entry, into: &raw[id, default: [:]], errors: &errors)
+                    }
+                }
+            }
+        }
+        if dp.enforced && direction == .ingress && config.allowLocalhost {
+            Materializer.insert(PolicyKey(identity: ReservedIdentity.host, proto: 0), PolicyEntry(deny: false, builtIn: "allow-localhost-ingress"),
+                                into: &raw[ReservedIdentity.host, default: [:]], errors: &errors)
+        }
+        dp.raw = raw
+        let any = raw[0] ?? [:]
+        let finalAny = Materializer.finalize(identity: 0, group: any, any: any, finalAny: [:])
+        var table = PolicyMapTable()
+        table.setGroup(0, finalAny)
+        for (id, g) in raw where id != 0 {
+            table.setGroup(id, Materializer.finalize(identity: id, group: g, any: any, finalAny: finalAny))
+        }
+        dp.table = table
+    }
+
+    /// An identity appeared or vanished: rebuild only its group in the subject's maps.
+    private func updateIdentityGroup(_ key: SubjectKey, identity id: NumericIdentity) {
+        guard var sp = subjects[key] else { return }
+        let live = identities[id] != nil
+        for dir in TrafficDirection.allCases {
+            var dp = sp.direction(dir)
+            var group: [PolicyKey: PolicyEntry] = [:]
+            if live {
+                for c in dp.contributions where !c.wildcard && c.peers.contains(where: { selectorCache.selects($0, id) }) {
+                    for (p, port, len) in c.keys {
+                        Materializer.insert(PolicyKey(identity: id, proto: p, port: port, portPrefixLength: len), c.entry, into: &group, errors: &sp.errors)
+                    }
+                }
+                if id == ReservedIdentity.host && dp.enforced && dir == .ingress && config.allowLocalhost {
+                    Materializer.insert(PolicyKey(identity: id, proto: 0), PolicyEntry(deny: false, builtIn: "allow-localhost-ingress"), into: &group, errors: &sp.errors)
+                }
+            }
+            dp.raw[id] = group.isEmpty ? nil : group
+            let any = dp.raw[0] ?? [:]
+            let finalAny = dp.table.groups[0].map { Dictionary(uniqueKeysWithValues: $0.map { ($0.key, $0.entry) }) } ?? [:]
+            dp.table.setGroup(id, group.isEmpty ? [:] : Materializer.finalize(identity: id, group: group, any: any, finalAny: finalAny))
+            if dir == .ingress { sp.ingress = dp } else { sp.egress = dp }
+        }
+        subjects[key] = sp
+    }
+
+    // MARK: Queries
+
+    public func subjectPolicy(ofEndpoint fullName: String) -> SubjectPolicy? {
+        guard let rec = endpoints[fullName] else { return nil }
+        return subjects[rec.subject]
+    }
+
+    /// Evaluates one direction of `endpoint`'s policy for a packet with `peer`.
+    public func evaluate(endpoint fullName: String, direction: TrafficDirection, peer: NumericIdentity, proto: UInt8, port: UInt16) -> DirectionVerdict? {
+        guard let sp = subjectPolicy(ofEndpoint: fullName) else { return nil }
+        let dp = sp.direction(direction)
+        let r = dp.lookup(identity: peer, proto: proto, port: port)
+        let policies: [PolicyReference] = r.entry.map(\.policies) ?? dp.defaultDenyPolicies
+        return DirectionVerdict(direction: direction, allowed: r.allowed, enforced: dp.enforced, matchType: r.matchType,
+                                redirect: r.allowed ? r.entry?.redirect : nil, key: r.key, entry: r.entry,
+                                policies: policies, dropReason: r.dropReason)
+    }
+
+    /// Statistics for benchmarks and `porin status`.
+    public var stats: (identities: Int, selectors: Int, subjects: Int, rules: Int) {
+        (identities.count, selectorCache.count, subjects.count, rules.count)
+    }
+}
