@@ -37,6 +37,12 @@ public struct Pod: Hashable, Sendable {
     public var namespace: String
     public var labels: [String: String]
     public var spec: PodSpec
+    public init(name: String, namespace: String, labels: [String: String], spec: PodSpec) {
+        self.name = name
+        self.namespace = namespace
+        self.labels = labels
+        self.spec = spec
+    }
     /// Named ports of all containers (`http` → 80/TCP), used to resolve named ports in policies.
     public var namedPorts: [String: PortProtocol] {
         var out: [String: PortProtocol] = [:]
