@@ -40,7 +40,13 @@ public enum APIObjectDecoder {
         for (i, doc) in documents.enumerated() {
             out.append(contentsOf: decodeObject(doc, path: documents.count > 1 ? "[\(i)]" : "", decoder: d, defaultNamespace: defaultNamespace))
         }
-        if !d.diagnostics.isEmpty { throw ManifestErrors(d.diagnostics) }
+        if !d.diagnostics.isEmpty {
+            // In source order (decoding reports some errors on the way back up the tree).
+            let ordered = d.diagnostics.enumerated().sorted {
+                ($0.element.position.line, $0.element.position.column, $0.offset) < ($1.element.position.line, $1.element.position.column, $1.offset)
+            }
+            throw ManifestErrors(ordered.map(\.element))
+        }
         return out
     }
 
@@ -49,11 +55,12 @@ public enum APIObjectDecoder {
         defer { f.finish() }
         let apiVersion = f.string("apiVersion")
         guard let kind = f.string("kind") else {
-            if !f.has("kind") { d.error(node, f.sub("kind"), "required field is missing") }
+            if !f.has("kind") { d.error(f.at("kind"), f.sub("kind"), "required field is missing") }
+            f.ignore("metadata", "spec", "specs", "status", "data", "items")
             return []
         }
         if kind == "List" {
-            if apiVersion != "v1" { d.error(node, f.sub("apiVersion"), "kind List needs apiVersion v1") }
+            if apiVersion != "v1" { d.error(f.at("apiVersion"), f.sub("apiVersion"), "kind List needs apiVersion v1") }
             f.ignore("metadata")
             var out: [APIObject] = []
             if let items = f.take("items"), case let .sequence(list) = items.value {
@@ -64,14 +71,14 @@ public enum APIObjectDecoder {
             return out
         }
         guard let expected = supportedKinds[kind] else {
-            d.error(node, f.sub("kind"), "unsupported kind \"\(kind)\" (Porin reads \(supportedKinds.keys.sorted().joined(separator: ", ")))")
+            d.error(f.at("kind"), f.sub("kind"), "unsupported kind \"\(kind)\" (Porin reads \(supportedKinds.keys.sorted().joined(separator: ", ")))")
             f.ignore("apiVersion", "metadata", "spec", "specs", "status", "data")
             return []
         }
         if apiVersion == nil && !f.has("apiVersion") {
-            d.error(node, f.sub("apiVersion"), "required field is missing (\(kind) is \(expected))")
+            d.error(f.at("apiVersion"), f.sub("apiVersion"), "required field is missing (\(kind) is \(expected))")
         } else if let apiVersion, apiVersion != expected {
-            d.error(node, f.sub("apiVersion"), "\(kind) is served as \(expected), not \"\(apiVersion)\"")
+            d.error(f.at("apiVersion"), f.sub("apiVersion"), "\(kind) is served as \(expected), not \"\(apiVersion)\"")
         }
         let clusterScoped = kind == "Namespace" || kind == "CiliumClusterwideNetworkPolicy"
         guard let md = d.metadata(f, namespaced: !clusterScoped) else {
@@ -103,7 +110,7 @@ public enum APIObjectDecoder {
             return [.policy(.cilium(CiliumPolicy(reference: ref, labels: md.labels.sorted { $0.key < $1.key }, rules: rules, source: node)))]
         case "NetworkPolicy":
             guard let spec = f.take("spec") else {
-                d.error(node, f.sub("spec"), "required field is missing")
+                d.error(f.at("spec"), f.sub("spec"), "required field is missing")
                 return []
             }
             // The policy's name may be overridden by Cilium's annotation, as Cilium does.
@@ -112,12 +119,12 @@ public enum APIObjectDecoder {
             guard let np = d.kubernetesNetworkPolicy(spec: spec, f.sub("spec"), reference: ref, source: node) else { return [] }
             return [.policy(.kubernetes(np))]
         case "Pod":
-            guard let specNode = f.take("spec") else { d.error(node, f.sub("spec"), "required field is missing"); return [] }
+            guard let specNode = f.take("spec") else { d.error(f.at("spec"), f.sub("spec"), "required field is missing"); return [] }
             guard let spec = d.podSpec(specNode, f.sub("spec")) else { return [] }
             return [.pod(Pod(name: md.name, namespace: ns, labels: md.labels, spec: spec))]
         case "Deployment":
             guard let s = f.object("spec") else {
-                if !f.has("spec") { d.error(node, f.sub("spec"), "required field is missing") }
+                if !f.has("spec") { d.error(f.at("spec"), f.sub("spec"), "required field is missing") }
                 return []
             }
             defer { s.finish() }
@@ -125,7 +132,7 @@ public enum APIObjectDecoder {
             let replicas = s.int("replicas", in: 0...10_000) ?? 1
             var selector = LabelSelector()
             if let sel = s.take("selector") { selector = d.labelSelector(sel, s.sub("selector")) ?? selector } else {
-                d.error(s.node, s.sub("selector"), "required field is missing")
+                d.error(s.at("selector"), s.sub("selector"), "required field is missing")
             }
             var tlabels: [String: String] = [:]
             var tspec: PodSpec?
@@ -135,32 +142,34 @@ public enum APIObjectDecoder {
                     tm.ignore("annotations", "name", "namespace", "creationTimestamp")
                     tm.finish()
                 }
-                if let ts = t.take("spec") { tspec = d.podSpec(ts, t.sub("spec")) } else { d.error(t.node, t.sub("spec"), "required field is missing") }
+                if let ts = t.take("spec") { tspec = d.podSpec(ts, t.sub("spec")) } else { d.error(t.at("spec"), t.sub("spec"), "required field is missing") }
                 t.finish()
             } else if !s.has("template") {
-                d.error(s.node, s.sub("template"), "required field is missing")
+                d.error(s.at("template"), s.sub("template"), "required field is missing")
             }
             s.ignore("strategy", "minReadySeconds", "revisionHistoryLimit", "paused", "progressDeadlineSeconds")
             if d.diagnostics.count == before, !selectorMatches(selector, tlabels) {
-                d.error(s.node, s.sub("selector"), "`selector` does not match template `labels`")
+                d.error(s.at("selector"), s.sub("selector"), "`selector` does not match template `labels`")
             }
             guard d.diagnostics.count == before, let tspec else { return [] }
             return [.deployment(Deployment(name: md.name, namespace: ns, labels: md.labels, replicas: replicas, selector: selector, templateLabels: tlabels, templateSpec: tspec))]
         case "Service":
             guard let s = f.object("spec") else {
-                if !f.has("spec") { d.error(node, f.sub("spec"), "required field is missing") }
+                if !f.has("spec") { d.error(f.at("spec"), f.sub("spec"), "required field is missing") }
                 return []
             }
             defer { s.finish() }
             let before = d.diagnostics.count
             let selector = Dictionary(s.stringMap("selector") ?? [], uniquingKeysWith: { a, _ in a })
             let type = s.string("type") ?? "ClusterIP"
-            if type != "ClusterIP" { d.error(s.node, s.sub("type"), "Porin supports Services of type ClusterIP only, not \"\(type)\"") }
+            if type != "ClusterIP" { d.error(s.at("type"), s.sub("type"), "Porin supports Services of type ClusterIP only, not \"\(type)\"") }
             let ports = s.list("ports") { n, p -> ServicePort? in
                 guard let g = d.object(n, p) else { return nil }
                 defer { g.finish() }
+                // Known fields; an early return below must not make them "unknown".
+                g.ignore("port", "targetPort", "protocol", "name", "nodePort", "appProtocol")
                 guard let port = g.int("port", in: 1...65535) else {
-                    if !g.has("port") { d.error(n, g.sub("port"), "required field is missing") }
+                    if !g.has("port") { d.error(g.at("port"), g.sub("port"), "required field is missing") }
                     return nil
                 }
                 var target = String(port)
@@ -178,7 +187,7 @@ public enum APIObjectDecoder {
                 var proto = L4Protocol.tcp
                 if let pr = g.string("protocol") {
                     guard let v = L4Protocol(rawValue: pr), [.tcp, .udp, .sctp].contains(v) else {
-                        d.error(n, g.sub("protocol"), "unsupported value \"\(pr)\": supported values: \"SCTP\", \"TCP\", \"UDP\"")
+                        d.error(g.at("protocol"), g.sub("protocol"), "unsupported value \"\(pr)\": supported values: \"SCTP\", \"TCP\", \"UDP\"")
                         return nil
                     }
                     proto = v
@@ -187,7 +196,7 @@ public enum APIObjectDecoder {
                 return ServicePort(name: g.string("name"), port: port, targetPort: target, proto: proto)
             } ?? []
             let clusterIP = s.string("clusterIP")
-            if let ip = clusterIP, ip != "None", IPAddress(ip) == nil { d.error(s.node, s.sub("clusterIP"), "invalid IP address \"\(ip)\"") }
+            if let ip = clusterIP, ip != "None", IPAddress(ip) == nil { d.error(s.at("clusterIP"), s.sub("clusterIP"), "invalid IP address \"\(ip)\"") }
             s.ignore("clusterIPs", "sessionAffinity", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy", "publishNotReadyAddresses", "sessionAffinityConfig", "trafficDistribution")
             guard d.diagnostics.count == before else { return [] }
             return [.service(Service(name: md.name, namespace: ns, labels: md.labels, selector: selector, ports: ports, clusterIP: clusterIP))]

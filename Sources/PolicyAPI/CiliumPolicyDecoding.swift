@@ -49,7 +49,14 @@ extension FieldDecoder {
         rule.ingressDeny = f.list("ingressDeny") { n, p in self.peerRule(n, p, direction: .ingress, deny: true, host: host) } ?? []
         rule.egress = f.list("egress") { n, p in self.peerRule(n, p, direction: .egress, deny: false, host: host) } ?? []
         rule.egressDeny = f.list("egressDeny") { n, p in self.peerRule(n, p, direction: .egress, deny: true, host: host) } ?? []
-        if !f.has("ingress") && !f.has("ingressDeny") && !f.has("egress") && !f.has("egressDeny") {
+        // Cilium checks the lengths: `ingress: []` alone is still "no rules". A list whose items
+        // failed to decode counts as written (its items were already reported).
+        func written(_ key: String) -> Bool {
+            guard let n = f.take(key) else { return false }
+            if case let .sequence(items) = n.value { return !items.isEmpty }
+            return true
+        }
+        if !written("ingress") && !written("ingressDeny") && !written("egress") && !written("egressDeny") {
             error(node, path, "rule must have at least one of Ingress, IngressDeny, Egress, EgressDeny")
         }
         if let edd = f.object("enableDefaultDeny") {
@@ -63,9 +70,9 @@ extension FieldDecoder {
         rule.description = f.string("description")
         if let log = f.object("log") {
             if let v = log.string("value") {
-                if v.count > 32 { error(log.node, log.sub("value"), "may not be longer than 32 characters") }
+                if v.count > 32 { error(log.at("value"), log.sub("value"), "may not be longer than 32 characters") }
                 if v.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .unassigned || $0.properties.generalCategory == .format }) {
-                    error(log.node, log.sub("value"), "must not contain control characters")
+                    error(log.at("value"), log.sub("value"), "must not contain control characters")
                 }
                 rule.log = v
             }
@@ -79,8 +86,9 @@ extension FieldDecoder {
         if case .scalar = node.value { return string(node, path) }
         guard let f = object(node, path) else { return nil }
         defer { f.finish() }
+        f.ignore("key", "value", "source")  // known, even when we return early
         guard let key = f.string("key") else {
-            if !f.has("key") { error(node, f.sub("key"), "required field is missing") }
+            if !f.has("key") { error(f.at("key"), f.sub("key"), "required field is missing") }
             return nil
         }
         let value = f.string("value") ?? ""
@@ -134,23 +142,25 @@ extension FieldDecoder {
         if !deny, let auth = f.object("authentication") {
             if let m = auth.string("mode") {
                 if let mode = AuthenticationMode(rawValue: m) { r.authentication = mode } else {
-                    error(auth.node, auth.sub("mode"), "unsupported value \"\(m)\": must be one of disabled, required, test-always-fail")
+                    error(auth.at("mode"), auth.sub("mode"), "unsupported value \"\(m)\": must be one of disabled, required, test-always-fail")
                 }
             } else if !auth.has("mode") {
-                error(auth.node, auth.sub("mode"), "required field is missing")
+                error(auth.at("mode"), auth.sub("mode"), "required field is missing")
             }
             auth.finish()
         }
         // L3 members are mutually exclusive within one rule.
+        // (Cilium counts non-empty members only: `toEndpoints: []` next to `toCIDR` is accepted.)
+        func nonEmpty<T>(_ list: [T]?) -> Bool { !(list?.isEmpty ?? true) }
         let names: [(String, Bool)] = [
-            ("\(ingress ? "From" : "To")Endpoints", r.endpoints != nil),
-            ("\(ingress ? "From" : "To")CIDR", r.cidrs != nil),
-            ("\(ingress ? "From" : "To")CIDRSet", r.cidrSets != nil),
-            ("\(ingress ? "From" : "To")Entities", r.entities != nil),
-            ("\(ingress ? "From" : "To")Nodes", r.nodes != nil),
+            ("\(ingress ? "From" : "To")Endpoints", nonEmpty(r.endpoints)),
+            ("\(ingress ? "From" : "To")CIDR", nonEmpty(r.cidrs)),
+            ("\(ingress ? "From" : "To")CIDRSet", nonEmpty(r.cidrSets)),
+            ("\(ingress ? "From" : "To")Entities", nonEmpty(r.entities)),
+            ("\(ingress ? "From" : "To")Nodes", nonEmpty(r.nodes)),
             ("\(ingress ? "From" : "To")Groups", r.groupsWritten),
-            ("ToServices", r.services != nil),
-            ("ToFQDNs", r.fqdns != nil),
+            ("ToServices", nonEmpty(r.services)),
+            ("ToFQDNs", nonEmpty(r.fqdns)),
         ]
         let present = names.filter(\.1).map(\.0)
         if present.count > 1 {
@@ -162,12 +172,12 @@ extension FieldDecoder {
         if let ports = r.toPorts {
             let hasL7 = ports.contains { $0.rules != nil }
             if ingress && ports.contains(where: { $0.rules?.dns != nil }) {
-                error(node, "\(path).toPorts", "L7 protocol DNS is not supported on ingress yet")
+                error(f.at("toPorts"), f.sub("toPorts"), "L7 protocol DNS is not supported on ingress yet")
             }
             if host {
-                if ingress && hasL7 { error(node, "\(path).toPorts", "L7 policy is not supported on host ingress yet") }
+                if ingress && hasL7 { error(f.at("toPorts"), f.sub("toPorts"), "L7 policy is not supported on host ingress yet") }
                 if !ingress, let bad = ports.compactMap({ $0.rules?.parser }).first(where: { $0 != .dns }) {
-                    error(node, "\(path).toPorts", "L7 protocol \(bad.description.uppercased()) is not supported on host egress yet")
+                    error(f.at("toPorts"), f.sub("toPorts"), "L7 protocol \(bad.description.uppercased()) is not supported on host egress yet")
                 }
             }
         }
@@ -195,7 +205,7 @@ extension FieldDecoder {
         }
         let ref = f.string("cidrGroupRef")
         if let ref, ref.count > 253 || !NameValidation.isDNS1123Subdomain(ref) {
-            error(node, f.sub("cidrGroupRef"), "\"\(ref)\" must be a lowercase DNS-1123 subdomain of at most 253 characters")
+            error(f.at("cidrGroupRef"), f.sub("cidrGroupRef"), "\"\(ref)\" must be a lowercase DNS-1123 subdomain of at most 253 characters")
         }
         let gsel = f.take("cidrGroupSelector").flatMap { labelSelector($0, f.sub("cidrGroupSelector")) }
         let count = [f.has("cidr"), f.has("cidrGroupRef"), f.has("cidrGroupSelector")].filter { $0 }.count
@@ -236,6 +246,7 @@ extension FieldDecoder {
     func service(_ node: ManifestNode, _ path: String) -> ServiceSelector? {
         guard let f = object(node, path) else { return nil }
         defer { f.finish() }
+        f.ignore("k8sService", "k8sServiceSelector")  // known, even when we return early
         if f.has("k8sService") && f.has("k8sServiceSelector") {
             error(node, path, "only one of k8sService or k8sServiceSelector may be set")
             return nil
@@ -246,8 +257,9 @@ extension FieldDecoder {
         }
         if let s = f.object("k8sServiceSelector") {
             defer { s.finish() }
+            s.ignore("selector", "namespace")
             guard let selNode = s.take("selector") else {
-                error(s.node, s.sub("selector"), "required field is missing")
+                error(s.at("selector"), s.sub("selector"), "required field is missing")
                 return nil
             }
             guard let sel = labelSelector(selNode, s.sub("selector")) else { return nil }
@@ -267,18 +279,18 @@ extension FieldDecoder {
             return nil
         }
         if let name {
-            if name.count > 255 { error(node, f.sub("matchName"), "may not be longer than 255 characters"); return nil }
+            if name.count > 255 { error(f.at("matchName"), f.sub("matchName"), "may not be longer than 255 characters"); return nil }
             if name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
-                error(node, f.sub("matchName"), "Invalid characters in MatchName: \"\(name)\". Only 0-9, a-z, A-Z and . and - characters are allowed")
+                error(f.at("matchName"), f.sub("matchName"), "Invalid characters in MatchName: \"\(name)\". Only 0-9, a-z, A-Z and . and - characters are allowed")
                 return nil
             }
             return FQDNSelector(matchName: name)
         }
         if let pattern {
             let trimmed = String(pattern.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
-            if trimmed.count > 255 { error(node, f.sub("matchPattern"), "may not be longer than 255 characters"); return nil }
+            if trimmed.count > 255 { error(f.at("matchPattern"), f.sub("matchPattern"), "may not be longer than 255 characters"); return nil }
             if trimmed.isEmpty || !trimmed.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.*".contains($0)) }) {
-                error(node, f.sub("matchPattern"), "Invalid characters in MatchPattern: \"\(pattern)\". Only 0-9, a-z, A-Z and ., - and * characters are allowed")
+                error(f.at("matchPattern"), f.sub("matchPattern"), "Invalid characters in MatchPattern: \"\(pattern)\". Only 0-9, a-z, A-Z and ., - and * characters are allowed")
                 return nil
             }
             return FQDNSelector(matchPattern: pattern)
@@ -293,12 +305,11 @@ extension FieldDecoder {
         let before = diagnostics.count
         let ports = f.list("ports") { n, p in self.portProtocol(n, p) } ?? []
         if case let .sequence(items)? = f.take("ports")?.value, items.count > 40 {
-            error(node, f.sub("ports"), "too many ports, the max is 40")
+            error(f.at("ports"), f.sub("ports"), "too many ports, the max is 40")
         }
         var rule = PortRule(ports: ports)
         if deny {
-            // PortDenyRule has only `ports`.
-            f.finish()
+            // PortDenyRule has only `ports` (the deferred finish() reports anything else).
             return diagnostics.count == before ? rule : nil
         }
         rule.terminatingTLS = f.take("terminatingTLS").flatMap { tlsContext($0, f.sub("terminatingTLS")) }
@@ -317,20 +328,20 @@ extension FieldDecoder {
             if let ec = l.object("envoyConfig") {
                 ref.envoyConfigKind = ec.string("kind") ?? "CiliumEnvoyConfig"
                 if !["CiliumEnvoyConfig", "CiliumClusterwideEnvoyConfig"].contains(ref.envoyConfigKind) {
-                    error(ec.node, ec.sub("kind"), "must be CiliumEnvoyConfig or CiliumClusterwideEnvoyConfig")
+                    error(ec.at("kind"), ec.sub("kind"), "must be CiliumEnvoyConfig or CiliumClusterwideEnvoyConfig")
                 }
-                if let n = ec.string("name") { ref.envoyConfigName = n } else { error(ec.node, ec.sub("name"), "required field is missing") }
+                if let n = ec.string("name") { ref.envoyConfigName = n } else { error(ec.at("name"), ec.sub("name"), "required field is missing") }
                 ec.finish()
-            } else { error(l.node, l.sub("envoyConfig"), "required field is missing") }
-            if let n = l.string("name") { ref.name = n } else { error(l.node, l.sub("name"), "required field is missing") }
+            } else { error(l.at("envoyConfig"), l.sub("envoyConfig"), "required field is missing") }
+            if let n = l.string("name") { ref.name = n } else { error(l.at("name"), l.sub("name"), "required field is missing") }
             ref.priority = l.int("priority", in: 1...100)
             l.finish()
             rule.listener = ref
-            if ingress { error(node, f.sub("listener"), "Listener is not allowed on ingress (\(ref.name))") }
+            if ingress { error(f.at("listener"), f.sub("listener"), "Listener is not allowed on ingress (\(ref.name))") }
         }
         if let rn = f.take("rules") {
             rule.rules = l7Rules(rn, f.sub("rules"))
-            if rule.listener != nil { error(node, f.sub("listener"), "Listener is not allowed with L7 rules (\(rule.listener!.name))") }
+            if rule.listener != nil { error(f.at("listener"), f.sub("listener"), "Listener is not allowed with L7 rules (\(rule.listener!.name))") }
         }
         if let rules = rule.rules {
             let nonDNS = rules.dns == nil
@@ -338,19 +349,19 @@ extension FieldDecoder {
                 || (rules.dns.map { !$0.isEmpty } ?? false) || rules.l7proto != nil
             if hasRules {
                 if nonDNS, let bad = ports.first(where: { $0.proto != .tcp }) {
-                    error(node, f.sub("ports"), "L7 rules can only apply to TCP (not \(bad.proto.rawValue)) except for DNS rules")
+                    error(f.at("ports"), f.sub("ports"), "L7 rules can only apply to TCP (not \(bad.proto.rawValue)) except for DNS rules")
                 }
                 if ports.contains(where: { $0.port == "0" }) {
-                    error(node, f.sub("ports"), "L7 rules can not be used when a port is 0")
+                    error(f.at("ports"), f.sub("ports"), "L7 rules can not be used when a port is 0")
                 }
                 if !rule.serverNames.isEmpty && rule.terminatingTLS == nil {
-                    error(node, f.sub("serverNames"), "ServerNames are not allowed with L7 rules without TLS termination")
+                    error(f.at("serverNames"), f.sub("serverNames"), "ServerNames are not allowed with L7 rules without TLS termination")
                 }
             }
             if rules.dns != nil {
-                if ports.isEmpty { error(node, f.sub("ports"), "port 53 must be specified for DNS rules") }
+                if ports.isEmpty { error(f.at("ports"), f.sub("ports"), "port 53 must be specified for DNS rules") }
                 if ports.contains(where: { ($0.endPort ?? 0) > 0 && $0.endPort != $0.numericPort }) {
-                    error(node, f.sub("ports"), "DNS rules do not support port ranges")
+                    error(f.at("ports"), f.sub("ports"), "DNS rules do not support port ranges")
                 }
             }
         }
@@ -368,36 +379,39 @@ extension FieldDecoder {
             if let p = L4Protocol(rawValue: protoText), p != .icmp, p != .icmpv6 {
                 proto = p
             } else {
-                error(node, f.sub("protocol"), "invalid protocol \"\(protoText)\", must be { tcp | udp | sctp | any | vrrp | igmp }\(protoText.hasPrefix("ICMP") ? " (ICMP is written as an `icmps` rule)" : "")")
+                error(f.at("protocol"), f.sub("protocol"), "invalid protocol \"\(protoText)\", must be { tcp | udp | sctp | any | vrrp | igmp }\(protoText.hasPrefix("ICMP") ? " (ICMP is written as an `icmps` rule)" : "")")
             }
         }
         var port = ""
+        var portUnreadable = false
         if let pn = f.take("port") {
-            if let s = strictString(pn, f.sub("port")) { port = s }
+            if let s = strictString(pn, f.sub("port")) { port = s } else { portUnreadable = true }
         }
         let extended = proto == .vrrp || proto == .igmp
-        if extended {
-            if !(port.isEmpty || port == "0") { error(node, f.sub("port"), "port must be empty or 0 for \(proto.rawValue)") }
+        if portUnreadable {
+            // Already reported (e.g. an unquoted number); nothing more to say about it.
+        } else if extended {
+            if !(port.isEmpty || port == "0") { error(f.at("port"), f.sub("port"), "port must be empty or 0 for \(proto.rawValue)") }
             port = "0"
         } else if port.isEmpty {
-            error(node, f.sub("port"), "port must be specified")
+            error(f.at("port"), f.sub("port"), "port must be specified")
         } else if port.allSatisfy({ $0.isASCII && $0.isNumber }) {
             if port.count > 5 || Int(port)! > 65535 {
-                error(node, f.sub("port"), "port \"\(port)\" is out of range 0..65535")
+                error(f.at("port"), f.sub("port"), "port \"\(port)\" is out of range 0..65535")
             } else {
                 port = String(Int(port)!)
             }
         } else {
             let lower = port.lowercased()
             if !NameValidation.isServiceName(lower) {
-                error(node, f.sub("port"), "invalid port \"\(port)\": must be a number 0..65535 or a port name (at most 15 letters, digits and '-', with at least one letter)")
+                error(f.at("port"), f.sub("port"), "invalid port \"\(port)\": must be a number 0..65535 or a port name (at most 15 letters, digits and '-', with at least one letter)")
             }
             port = lower
         }
         var endPort: Int?
         if let e = f.int("endPort", in: 0...65535) {
             if let p = Int(port), e != 0, e < p {
-                error(node, f.sub("endPort"), "endPort (\(e)) must be greater than or equal to port (\(p))")
+                error(f.at("endPort"), f.sub("endPort"), "endPort (\(e)) must be greater than or equal to port (\(p))")
             }
             endPort = e == 0 ? nil : e
         }
@@ -408,13 +422,15 @@ extension FieldDecoder {
     func tlsContext(_ node: ManifestNode, _ path: String) -> TLSContext? {
         guard let f = object(node, path) else { return nil }
         defer { f.finish() }
+        f.ignore("secret", "trustedCA", "certificate", "privateKey")  // known, even when we return early
         guard let s = f.object("secret") else {
-            if !f.has("secret") { error(node, f.sub("secret"), "required field is missing") }
+            if !f.has("secret") { error(f.at("secret"), f.sub("secret"), "required field is missing") }
             return nil
         }
         defer { s.finish() }
+        s.ignore("name", "namespace")
         guard let name = s.string("name") else {
-            if !s.has("name") { error(s.node, s.sub("name"), "required field is missing") }
+            if !s.has("name") { error(s.at("name"), s.sub("name"), "required field is missing") }
             return nil
         }
         return TLSContext(secretNamespace: s.string("namespace"), secretName: name, trustedCA: f.string("trustedCA"),
@@ -437,7 +453,7 @@ extension FieldDecoder {
         }
         let kinds = [f.has("http"), f.has("kafka"), f.has("dns"), f.has("l7proto")].filter { $0 }.count
         if kinds > 1 { error(node, path, "multiple L7 protocol rule types specified in single rule") }
-        if r.l7 != nil && r.l7proto == nil { error(node, f.sub("l7"), "'l7' may only be specified when a 'l7proto' is also specified") }
+        if r.l7 != nil && r.l7proto == nil { error(f.at("l7"), f.sub("l7"), "'l7' may only be specified when a 'l7proto' is also specified") }
         return diagnostics.count == before ? r : nil
     }
 
@@ -451,26 +467,27 @@ extension FieldDecoder {
         r.host = f.string("host")
         for (field, value) in [("path", r.path), ("method", r.method), ("host", r.host)] {
             if let value, (try? Regex(value)) == nil {
-                error(node, f.sub(field), "invalid regular expression \"\(value)\"")
+                error(f.at(field), f.sub(field), "invalid regular expression \"\(value)\"")
             }
         }
         r.headers = f.stringList("headers") ?? []
         r.headerMatches = f.list("headerMatches") { n, p -> HTTPRule.HeaderMatch? in
             guard let h = self.object(n, p) else { return nil }
             defer { h.finish() }
+            h.ignore("mismatch", "name", "value", "secret")  // known, even when we return early
             guard let name = h.string("name"), !name.isEmpty else {
-                self.error(n, h.sub("name"), "Header name missing")
+                self.error(h.at("name"), h.sub("name"), "Header name missing")
                 return nil
             }
             var m = HTTPRule.HeaderMatch(mismatch: h.string("mismatch"), name: name, value: h.string("value"))
             if let mm = m.mismatch, !["LOG", "ADD", "DELETE", "REPLACE"].contains(mm) {
-                self.error(n, h.sub("mismatch"), "Invalid header action: \(mm)")
+                self.error(h.at("mismatch"), h.sub("mismatch"), "Invalid header action: \(mm)")
                 return nil
             }
             if let sec = h.object("secret") {
                 m.secretNamespace = sec.string("namespace")
                 m.secretName = sec.string("name")
-                if m.secretName?.isEmpty ?? true { self.error(n, h.sub("secret.name"), "Secret name missing") }
+                if m.secretName?.isEmpty ?? true { self.error(h.at("secret"), h.sub("secret.name"), "Secret name missing") }
                 sec.finish()
             }
             return m
@@ -489,14 +506,14 @@ extension FieldDecoder {
         r.clientID = f.string("clientID")
         r.topic = f.string("topic")
         if let role = r.role, !["produce", "consume"].contains(role.lowercased()) {
-            error(node, f.sub("role"), "Invalid Kafka role \"\(role)\": must be produce or consume")
+            error(f.at("role"), f.sub("role"), "Invalid Kafka role \"\(role)\": must be produce or consume")
         }
         if r.role != nil && r.apiKey != nil { error(node, path, "Cannot set both Role and APIKey") }
         if let v = r.apiVersion, !(Int(v).map { (0...32767).contains($0) } ?? false) {
-            error(node, f.sub("apiVersion"), "invalid Kafka apiVersion \"\(v)\": must be 0..32767")
+            error(f.at("apiVersion"), f.sub("apiVersion"), "invalid Kafka apiVersion \"\(v)\": must be 0..32767")
         }
         if let t = r.topic, t.count > 255 || !t.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
-            error(node, f.sub("topic"), "invalid Kafka topic \"\(t)\": at most 255 characters of [a-zA-Z0-9._-]")
+            error(f.at("topic"), f.sub("topic"), "invalid Kafka topic \"\(t)\": at most 255 characters of [a-zA-Z0-9._-]")
         }
         return diagnostics.count == before ? r : nil
     }
@@ -512,13 +529,15 @@ extension FieldDecoder {
         return list(fieldsNode, f.sub("fields")) { n, p -> ICMPField? in
             guard let g = self.object(n, p) else { return nil }
             defer { g.finish() }
-            let family = g.string("family") ?? "IPv4"
+            let typeNode = g.take("type")
+            var family = g.string("family") ?? "IPv4"
+            if family.isEmpty { family = "IPv4" }  // Cilium treats an empty family as IPv4
             guard family == "IPv4" || family == "IPv6" else {
-                self.error(n, g.sub("family"), "wrong family: \(family)")
+                self.error(g.at("family"), g.sub("family"), "wrong family: \(family)")
                 return nil
             }
-            guard let t = g.take("type") else {
-                self.error(n, g.sub("type"), "required field is missing")
+            guard let t = typeNode else {
+                self.error(g.at("type"), g.sub("type"), "required field is missing")
                 return nil
             }
             if case let .scalar(s, style) = t.value {

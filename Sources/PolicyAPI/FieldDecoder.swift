@@ -42,6 +42,13 @@ public final class FieldDecoder {
 
         public func has(_ key: String) -> Bool { pairs.contains { $0.key == key && !$0.value.isNull } }
 
+        /// Where an error about `key` points: its value when written, else the object itself (for
+        /// "required field is missing").
+        public func at(_ key: String) -> ManifestNode { pairs.first(where: { $0.key == key })?.value ?? node }
+
+        /// Where `key` itself is written (for errors about a map key, such as a label key).
+        public func keyPosition(_ key: String) -> SourcePosition { pairs.first(where: { $0.key == key })?.keyPosition ?? node.position }
+
         public var keys: [String] { pairs.map(\.key) }
 
         public func ignore(_ keys: String...) { for k in keys { used.insert(k) } }

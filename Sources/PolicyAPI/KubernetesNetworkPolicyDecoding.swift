@@ -9,7 +9,7 @@ extension FieldDecoder {
         if let ps = f.take("podSelector") {
             podSelector = labelSelector(ps, f.sub("podSelector")) ?? LabelSelector()
         } else {
-            error(node, f.sub("podSelector"), "required field is missing (use {} to select every pod of the namespace)")
+            error(f.at("podSelector"), f.sub("podSelector"), "required field is missing (use {} to select every pod of the namespace)")
         }
         let ingress = f.list("ingress") { n, p in self.npRule(n, p, peerKey: "from") }
         let egress = f.list("egress") { n, p in self.npRule(n, p, peerKey: "to") }
@@ -26,10 +26,16 @@ extension FieldDecoder {
                 }
             } ?? []
             if Set(types).count != types.count { error(pt, f.sub("policyTypes"), "duplicate value") }
-        } else {
-            // Kubernetes' defaulting: Ingress always, Egress when the spec has egress rules.
+        }
+        let typesWritten: Bool = {
+            if case let .sequence(items)? = f.take("policyTypes")?.value { return !items.isEmpty }
+            return false
+        }()
+        if !typesWritten {
+            // Kubernetes' defaulting (missing or empty policyTypes): Ingress always, Egress when
+            // the spec has at least one egress rule.
             types = [.ingress]
-            if f.has("egress") { types.append(.egress) }
+            if !(egress?.isEmpty ?? true) { types.append(.egress) }
         }
         guard diagnostics.count == before else { return nil }
         return KubernetesNetworkPolicy(reference: reference, podSelector: podSelector, policyTypes: types, ingress: ingress, egress: egress, source: source)
@@ -57,10 +63,10 @@ extension FieldDecoder {
             var rule = CIDRRule(cidr: nil)
             if let c = ib.string("cidr") {
                 if let p = IPPrefix(c, allowBareIP: false) { rule.cidr = p } else {
-                    error(ib.node, ib.sub("cidr"), "invalid CIDR address: \"\(c)\"")
+                    error(ib.at("cidr"), ib.sub("cidr"), "invalid CIDR address: \"\(c)\"")
                 }
             } else if !ib.has("cidr") {
-                error(ib.node, ib.sub("cidr"), "required field is missing")
+                error(ib.at("cidr"), ib.sub("cidr"), "required field is missing")
             }
             rule.except = ib.list("except") { n, p -> IPPrefix? in
                 guard let s = self.string(n, p) else { return nil }
@@ -92,7 +98,7 @@ extension FieldDecoder {
             case "TCP": proto = .tcp
             case "UDP": proto = .udp
             case "SCTP": proto = .sctp
-            default: error(node, f.sub("protocol"), "unsupported value \"\(p)\": supported values: \"SCTP\", \"TCP\", \"UDP\"")
+            default: error(f.at("protocol"), f.sub("protocol"), "unsupported value \"\(p)\": supported values: \"SCTP\", \"TCP\", \"UDP\"")
             }
         }
         var port: String?
@@ -112,9 +118,9 @@ extension FieldDecoder {
         var endPort: Int?
         if let e = f.int("endPort", in: 1...65535) {
             if port == nil || Int(port!) == nil {
-                error(node, f.sub("endPort"), "may not be specified when `port` is not a number")
+                error(f.at("endPort"), f.sub("endPort"), "may not be specified when `port` is not a number")
             } else if e < Int(port!)! {
-                error(node, f.sub("endPort"), "must be greater than or equal to `port`")
+                error(f.at("endPort"), f.sub("endPort"), "must be greater than or equal to `port`")
             } else {
                 endPort = e
             }

@@ -3,12 +3,14 @@
 import Yams
 
 public enum ManifestLoader {
-    /// Parses `text` into its documents. Files ending in `.json` (or whose first character is `{`
-    /// or `[`) are read as JSON, everything else as YAML with `---` separated documents.
-    /// Empty YAML documents are skipped, as kubectl does.
+    /// Parses `text` into its documents. Files ending in `.json` (or, unless named `.yaml`/`.yml`,
+    /// whose first character is `{` or `[`) are read as JSON, everything else as YAML with `---`
+    /// separated documents. Empty YAML documents are skipped, as kubectl does.
     public static func documents(text: String, file: String) throws(ManifestErrors) -> [ManifestNode] {
         let first = text.first(where: { !$0.isWhitespace })
-        if file.lowercased().hasSuffix(".json") || first == "{" || (first == "[" && !file.lowercased().hasSuffix(".yaml") && !file.lowercased().hasSuffix(".yml")) {
+        let lower = file.lowercased()
+        let yamlName = lower.hasSuffix(".yaml") || lower.hasSuffix(".yml")
+        if lower.hasSuffix(".json") || (!yamlName && (first == "{" || first == "[")) {
             var parser = JSONManifestParser(text: text, file: file)
             do {
                 let node = try parser.parseDocument()
@@ -26,7 +28,9 @@ public enum ManifestLoader {
         var result: [ManifestNode] = []
         var errors: [ManifestDiagnostic] = []
         do {
-            let parser = try Parser(yaml: text)
+            // The basic resolver (no regexes): scalars are typed by our own `ManifestNode` rules, and
+            // Yams then hashes keys for its duplicate check without running regular expressions.
+            let parser = try Parser(yaml: text, resolver: .basic)
             while let root = try parser.nextRoot() {
                 if let node = convert(root, file: file, errors: &errors), !node.isNull {
                     result.append(node)
@@ -47,6 +51,10 @@ public enum ManifestLoader {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
             let ctx = context.map { "\($0.text) at \($0.mark.line):\($0.mark.column): " } ?? ""
             return ManifestDiagnostic(at(mark), path: "", "invalid YAML: \(ctx)\(problem)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            // Yams names the first occurrence of the (alphabetically first) duplicated key.
+            let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
+            return ManifestDiagnostic(at(context.mark), path: "", "duplicate key \(keys)")
         case let .reader(problem, offset, _, _):
             return ManifestDiagnostic(SourcePosition(file: file, line: 1, column: 1), path: "", "invalid YAML input: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
         default:
@@ -198,12 +206,28 @@ struct JSONManifestParser {
         }
     }
 
+    /// RFC 8259 `number`: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
     static func isNumber(_ s: String) -> Bool {
-        var it = Array(s.utf8)[...]
-        if it.first == UInt8(ascii: "-") { it = it.dropFirst() }
-        guard let f = it.first, (48...57).contains(f) else { return false }
-        if f == 48, it.count > 1, (48...57).contains(it[it.startIndex + 1]) { return false }
-        return Double(s) != nil
+        let b = Array(s.utf8)
+        var i = 0
+        func digits() -> Int {
+            let start = i
+            while i < b.count, (48...57).contains(b[i]) { i += 1 }
+            return i - start
+        }
+        if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < b.count else { return false }
+        if b[i] == UInt8(ascii: "0") { i += 1 } else if digits() == 0 { return false }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            if digits() == 0 { return false }
+        }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            if digits() == 0 { return false }
+        }
+        return i == b.count
     }
 
     mutating func parseString() throws(ManifestDiagnostic) -> String {

@@ -54,7 +54,7 @@ public struct PolicyReference: Hashable, Sendable, Comparable, CustomStringConve
     public var description: String {
         namespace.isEmpty ? "\(kind.rawValue)/\(name)" : "\(kind.rawValue)/\(namespace)/\(name)"
     }
-    public static func < (a: PolicyReference, b: PolicyReference) -> Bool { a.description < b.description }
+    public static func < (a: PolicyReference, b: PolicyReference) -> Bool { (a.kind.rawValue, a.namespace, a.name) < (b.kind.rawValue, b.namespace, b.name) }
 }
 
 public enum TrafficDirection: String, Sendable, Hashable, CaseIterable {

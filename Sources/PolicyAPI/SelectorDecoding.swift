@@ -13,11 +13,11 @@ extension FieldDecoder {
         var sel = LabelSelector()
         var ok = true
         if let ml = f.take("matchLabels") {
-            if let pairs = stringMap(ml, f.sub("matchLabels")) {
+            if let pairs = stringMap(ml, f.sub("matchLabels")), let mf = object(ml, f.sub("matchLabels")) {
                 for (k, v) in pairs {
-                    let p = "\(f.sub("matchLabels")).\(k)"
-                    if let problem = selectorKeyProblem(k) { error(ml, p, "invalid label key \"\(k)\": \(problem)"); ok = false }
-                    if let problem = NameValidation.labelValueProblem(v) { error(ml, p, "invalid label value \"\(v)\": \(problem)"); ok = false }
+                    let p = mf.sub(k)
+                    if let problem = selectorKeyProblem(k) { error(at: mf.keyPosition(k), p, "invalid label key \"\(k)\": \(problem)"); ok = false }
+                    if let problem = NameValidation.labelValueProblem(v) { error(mf.at(k), p, "invalid label value \"\(v)\": \(problem)"); ok = false }
                     sel.matchLabels.append((k, v))
                 }
             } else { ok = false }
@@ -40,33 +40,33 @@ extension FieldDecoder {
         let opText = f.string("operator")
         let values = f.stringList("values") ?? []
         guard let key else {
-            if !f.has("key") { error(node, f.sub("key"), "required field is missing") }
+            if !f.has("key") { error(f.at("key"), f.sub("key"), "required field is missing") }
             return nil
         }
-        if let problem = selectorKeyProblem(key) { error(node, f.sub("key"), "invalid label key \"\(key)\": \(problem)"); return nil }
+        if let problem = selectorKeyProblem(key) { error(f.at("key"), f.sub("key"), "invalid label key \"\(key)\": \(problem)"); return nil }
         guard let opText else {
-            if !f.has("operator") { error(node, f.sub("operator"), "required field is missing") }
+            if !f.has("operator") { error(f.at("operator"), f.sub("operator"), "required field is missing") }
             return nil
         }
         guard let op = LabelSelector.Requirement.Operator(rawValue: opText) else {
-            error(node, f.sub("operator"), "\"\(opText)\" is not a valid selector operator (In, NotIn, Exists, DoesNotExist)")
+            error(f.at("operator"), f.sub("operator"), "\"\(opText)\" is not a valid selector operator (In, NotIn, Exists, DoesNotExist)")
             return nil
         }
         switch op {
         case .in, .notIn:
             if values.isEmpty {
-                error(node, f.sub("values"), "must be specified when `operator` is 'In' or 'NotIn'")
+                error(f.at("values"), f.sub("values"), "must be specified when `operator` is 'In' or 'NotIn'")
                 return nil
             }
         case .exists, .doesNotExist:
             if !values.isEmpty {
-                error(node, f.sub("values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
+                error(f.at("values"), f.sub("values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
                 return nil
             }
         }
         for v in values {
             if let problem = NameValidation.labelValueProblem(v) {
-                error(node, f.sub("values"), "invalid label value \"\(v)\": \(problem)")
+                error(f.at("values"), f.sub("values"), "invalid label value \"\(v)\": \(problem)")
                 return nil
             }
         }

@@ -108,7 +108,7 @@ extension FieldDecoder {
 
     func metadata(_ f: Fields, namespaced: Bool) -> Metadata? {
         guard let m = f.object("metadata") else {
-            if !f.has("metadata") { error(f.node, f.sub("metadata"), "required field is missing") }
+            if !f.has("metadata") { error(f.at("metadata"), f.sub("metadata"), "required field is missing") }
             return nil
         }
         defer { m.finish() }
@@ -117,21 +117,21 @@ extension FieldDecoder {
         if let name = m.string("name") {
             md.name = name
             if !NameValidation.isDNS1123Subdomain(name) {
-                error(m.node, m.sub("name"), "invalid name \"\(name)\": must be a lowercase DNS-1123 subdomain (letters, digits, '-' and '.')")
+                error(m.at("name"), m.sub("name"), "invalid name \"\(name)\": must be a lowercase DNS-1123 subdomain (letters, digits, '-' and '.')")
             }
         } else if !m.has("name") {
-            error(m.node, m.sub("name"), "required field is missing")
+            error(m.at("name"), m.sub("name"), "required field is missing")
         }
         if let ns = m.string("namespace") {
             if namespaced {
-                if !NameValidation.isDNS1123Label(ns) { error(m.node, m.sub("namespace"), "invalid namespace \"\(ns)\": must be a lowercase DNS-1123 label") }
+                if !NameValidation.isDNS1123Label(ns) { error(m.at("namespace"), m.sub("namespace"), "invalid namespace \"\(ns)\": must be a lowercase DNS-1123 label") }
                 md.namespace = ns
             }
         }
-        if let labels = m.stringMap("labels") {
+        if let labels = m.stringMap("labels"), let lf = object(m.at("labels"), m.sub("labels")) {
             for (k, v) in labels {
-                if let p = NameValidation.labelKeyProblem(k) { error(m.node, "\(m.sub("labels")).\(k)", "invalid label key \"\(k)\": \(p)") }
-                if let p = NameValidation.labelValueProblem(v) { error(m.node, "\(m.sub("labels")).\(k)", "invalid label value \"\(v)\": \(p)") }
+                if let p = NameValidation.labelKeyProblem(k) { error(at: lf.keyPosition(k), lf.sub(k), "invalid label key \"\(k)\": \(p)") }
+                if let p = NameValidation.labelValueProblem(v) { error(lf.at(k), lf.sub(k), "invalid label value \"\(v)\": \(p)") }
                 md.labels[k] = v
             }
         }
@@ -145,17 +145,17 @@ extension FieldDecoder {
         defer { f.finish() }
         let before = diagnostics.count
         let containers = f.list("containers") { n, p in self.container(n, p) } ?? []
-        if !f.has("containers") { error(node, f.sub("containers"), "required field is missing") }
+        if !f.has("containers") { error(f.at("containers"), f.sub("containers"), "required field is missing") }
         let sa = f.string("serviceAccountName") ?? "default"
         let restart = f.string("restartPolicy") ?? "Always"
         if !["Always", "OnFailure", "Never"].contains(restart) {
-            error(node, f.sub("restartPolicy"), "unsupported value \"\(restart)\": supported values: \"Always\", \"OnFailure\", \"Never\"")
+            error(f.at("restartPolicy"), f.sub("restartPolicy"), "unsupported value \"\(restart)\": supported values: \"Always\", \"OnFailure\", \"Never\"")
         }
         let hostNetwork = f.bool("hostNetwork") ?? false
         for k in podSpecIgnoredFields { f.ignore(k) }
         var names = Set<String>()
         for c in containers where !names.insert(c.name).inserted {
-            error(node, f.sub("containers"), "duplicate container name \"\(c.name)\"")
+            error(f.at("containers"), f.sub("containers"), "duplicate container name \"\(c.name)\"")
         }
         guard diagnostics.count == before else { return nil }
         return PodSpec(containers: containers, serviceAccountName: sa, restartPolicy: restart, hostNetwork: hostNetwork)
@@ -166,25 +166,27 @@ extension FieldDecoder {
         defer { f.finish() }
         let before = diagnostics.count
         let name = f.string("name") ?? ""
-        if !f.has("name") { error(node, f.sub("name"), "required field is missing") }
+        if !f.has("name") { error(f.at("name"), f.sub("name"), "required field is missing") }
         let ports = f.list("ports") { n, p -> ContainerPort? in
             guard let g = self.object(n, p) else { return nil }
             defer { g.finish() }
+            // Known fields; an early return below must not make them "unknown".
+            g.ignore("containerPort", "protocol", "name", "hostPort", "hostIP")
             guard let port = g.int("containerPort", in: 1...65535) else {
-                if !g.has("containerPort") { self.error(n, g.sub("containerPort"), "required field is missing") }
+                if !g.has("containerPort") { self.error(g.at("containerPort"), g.sub("containerPort"), "required field is missing") }
                 return nil
             }
             var proto = L4Protocol.tcp
             if let s = g.string("protocol") {
                 guard let pr = L4Protocol(rawValue: s), [.tcp, .udp, .sctp].contains(pr) else {
-                    self.error(n, g.sub("protocol"), "unsupported value \"\(s)\": supported values: \"SCTP\", \"TCP\", \"UDP\"")
+                    self.error(g.at("protocol"), g.sub("protocol"), "unsupported value \"\(s)\": supported values: \"SCTP\", \"TCP\", \"UDP\"")
                     return nil
                 }
                 proto = pr
             }
             let pname = g.string("name")
             if let pname, !NameValidation.isServiceName(pname) {
-                self.error(n, g.sub("name"), "invalid port name \"\(pname)\": at most 15 lowercase letters, digits and '-', with at least one letter")
+                self.error(g.at("name"), g.sub("name"), "invalid port name \"\(pname)\": at most 15 lowercase letters, digits and '-', with at least one letter")
                 return nil
             }
             g.ignore("hostPort", "hostIP")

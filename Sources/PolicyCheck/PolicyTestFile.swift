@@ -94,6 +94,7 @@ public protocol ScenarioFileReader {
 
 public struct ScenarioLoadError: Error, CustomStringConvertible {
     public var diagnostics: [ManifestDiagnostic]
+    public init(diagnostics: [ManifestDiagnostic]) { self.diagnostics = diagnostics }
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 }
 
@@ -106,6 +107,20 @@ public enum PolicyTestFileLoader {
         }
         let docs: [ManifestNode]
         do { docs = try ManifestLoader.documents(text: text, file: path) } catch { throw ScenarioLoadError(diagnostics: error.diagnostics) }
+        return try load(path: path, text: text, documents: docs, reader: reader)
+    }
+
+    /// True when every document is a Kubernetes object (has `apiVersion` and `kind`): such a file
+    /// holds manifests, not a policy test.
+    public static func isManifest(_ docs: [ManifestNode]) -> Bool {
+        !docs.isEmpty && docs.allSatisfy { doc in
+            guard case let .mapping(pairs) = doc.value else { return false }
+            return pairs.contains { $0.key == "kind" } && pairs.contains { $0.key == "apiVersion" }
+        }
+    }
+
+    /// Loads a policy test file whose text is already parsed.
+    public static func load(path: String, text: String, documents docs: [ManifestNode], reader: ScenarioFileReader) throws(ScenarioLoadError) -> PolicyScenario {
         guard docs.count == 1, let root = docs.first else {
             throw ScenarioLoadError(diagnostics: [ManifestDiagnostic(SourcePosition(file: path, line: 1, column: 1), path: "", "a policy test file holds exactly one document (found \(docs.count))")])
         }

@@ -78,7 +78,7 @@ public enum PolicyReport {
             let dp = sp.direction(dir)
             let state = !dp.enforced ? "not enforced" : dp.defaultDeny ? "default deny" : "enforced, default allow"
             out += "  \(dir == .ingress ? "Ingress" : "Egress"): \(state)"
-            if !dp.defaultDenyPolicies.isEmpty { out += " by " + dp.defaultDenyPolicies.map(\.description).joined(separator: ", ") }
+            if !dp.defaultDenyPolicies.isEmpty { out += " by " + Array(Set(dp.defaultDenyPolicies)).sorted().map(\.description).joined(separator: ", ") }
             out += "\n"
         }
         for e in sp.errors { out += "  error: \(e)\n" }
@@ -117,7 +117,7 @@ public enum PolicyReport {
         func dirState(_ d: TrafficDirection) -> JSONValue {
             let dp = sp.direction(d)
             return .object([("enforced", .bool(dp.enforced)), ("defaultDeny", .bool(dp.defaultDeny)),
-                            ("defaultDenyPolicies", .array(dp.defaultDenyPolicies.map { .string($0.description) }))])
+                            ("defaultDenyPolicies", .array(Array(Set(dp.defaultDenyPolicies)).sorted().map { .string($0.description) }))])
         }
         return .object([("endpoint", .string(endpoint)), ("identity", .int(Int(sp.key.identity))),
                         ("ingress", dirState(.ingress)), ("egress", dirState(.egress)), ("entries", .array(entries))])

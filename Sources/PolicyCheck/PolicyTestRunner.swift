@@ -49,8 +49,10 @@ public final class PolicyScenarioRunner {
         for p in scenario.policies where !refs.insert(p.reference).inserted { problems.append("policy \(p.reference) is defined twice") }
         if !problems.isEmpty { throw ScenarioError(messages: problems) }
         engine.setServices(scenario.services)
-        for p in scenario.policies { engine.upsertPolicy(p) }
+        // Endpoints first: each policy then resolves against the identities that exist, which is
+        // cheaper than growing every policy map one identity at a time.
         for ep in scenario.endpoints { engine.upsertEndpoint(ep) }
+        for p in scenario.policies { engine.upsertPolicy(p) }
     }
 
     /// Resolves `from`/`to`: an endpoint (`name` or `namespace/name`), an entity, an IP or a CIDR.

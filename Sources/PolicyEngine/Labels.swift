@@ -50,12 +50,21 @@ public struct LabelSet: Hashable, Sendable, CustomStringConvertible {
     public private(set) var labels: [Label]
     /// The prefixes of the `cidr:` labels, parsed once for containment matching.
     public private(set) var cidrPrefixes: [IPPrefix]
+    /// Hashes of the label keys, so that selector matching compares strings only on a likely hit.
+    private(set) var keyHashes: [Int]
+    /// The pod namespace (`k8s:io.kubernetes.pod.namespace`), used to index selectors and rules.
+    public private(set) var namespace: String?
 
     public init(_ labels: [Label]) {
         var seen = Set<Label>()
         self.labels = labels.filter { seen.insert($0).inserted }.sorted()
         self.cidrPrefixes = self.labels.compactMap { $0.source == LabelSource.cidr ? IPPrefix($0.key.replacingDashesInV6(), allowBareIP: true) : nil }
+        self.keyHashes = self.labels.map { $0.key.hashValue }
+        self.namespace = self.labels.first { $0.source == LabelSource.k8s && $0.key == "io.kubernetes.pod.namespace" }?.value
     }
+
+    public static func == (a: LabelSet, b: LabelSet) -> Bool { a.labels == b.labels }
+    public func hash(into h: inout Hasher) { h.combine(labels) }
 
     public func contains(source: String, key: String) -> Bool {
         labels.contains { $0.key == key && $0.source == source }

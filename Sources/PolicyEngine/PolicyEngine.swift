@@ -43,11 +43,18 @@ public final class PolicyEngine: @unchecked Sendable {
     public let config: EngineConfig
     private var translator: RuleTranslator
 
-    struct StoredRule {
-        var policy: PolicyReference
-        var subject: EndpointSelectorSpec?
-        var ingress: StoredSection?
-        var egress: StoredSection?
+    /// Immutable once stored; a class so that walking rules does not copy their contents.
+    final class StoredRule {
+        let policy: PolicyReference
+        let subject: EndpointSelectorSpec?
+        let ingress: StoredSection?
+        let egress: StoredSection?
+        init(policy: PolicyReference, subject: EndpointSelectorSpec?, ingress: StoredSection?, egress: StoredSection?) {
+            self.policy = policy
+            self.subject = subject
+            self.ingress = ingress
+            self.egress = egress
+        }
         func section(_ d: TrafficDirection) -> StoredSection? { d == .ingress ? ingress : egress }
     }
     struct StoredSection {
@@ -59,6 +66,8 @@ public final class PolicyEngine: @unchecked Sendable {
         var wildcard: Bool
         var ports: [PortSpec]?
         var entry: PolicyEntry
+        /// The key triples when they do not depend on the subject (no named ports).
+        var staticKeys: [(UInt8, UInt16, UInt8)]?
     }
 
     struct EndpointRecord {
@@ -83,6 +92,10 @@ public final class PolicyEngine: @unchecked Sendable {
     private var subjects: [SubjectKey: SubjectPolicy] = [:]
     private var subjectRefs: [SubjectKey: Int] = [:]
     private var subjectsBySelector: [SelectorID: Set<SubjectKey>] = [:]
+    /// Pod identities and subjects by namespace, so that namespaced selectors and rules only look
+    /// at their own namespace.
+    private var identitiesByNamespace: [String: Set<NumericIdentity>] = [:]
+    private var subjectsByNamespace: [String: Set<SubjectKey>] = [:]
     /// Policy CIDR prefixes and their identities (the ipcache's prefix entries).
     private var cidrIdentities: [IPPrefix: (id: NumericIdentity, refs: Int)] = [:]
     private var ipToEndpoint: [IPAddress: String] = [:]
@@ -204,7 +217,9 @@ public final class PolicyEngine: @unchecked Sendable {
                 }
                 let entry = PolicyEntry(deny: c.deny, redirect: c.deny ? nil : c.parser, l7Rules: c.l7.map { [$0] } ?? [],
                                         authRequired: c.authRequired && !c.deny, policies: [t.policy])
-                return StoredContribution(peers: peers, wildcard: wildcard, ports: c.ports, entry: entry)
+                let named = c.ports?.contains { if case .named = $0 { return true } else { return false } } ?? false
+                return StoredContribution(peers: peers, wildcard: wildcard, ports: c.ports, entry: entry,
+                                          staticKeys: named ? nil : Self.staticKeyTriples(c.ports))
             })
         }
         let stored = StoredRule(policy: t.policy, subject: t.subject, ingress: section(t.ingress), egress: section(t.egress))
@@ -228,7 +243,11 @@ public final class PolicyEngine: @unchecked Sendable {
         var out = Set<SubjectKey>()
         for id in ruleIDs {
             guard let subject = rules[id]?.subject else { continue }
-            for (key, sp) in subjects where subject.matches(sp.labels) { out.insert(key) }
+            if let ns = subject.pinnedNamespace {
+                for key in subjectsByNamespace[ns] ?? [] where subject.matches(subjects[key]!.labels) { out.insert(key) }
+            } else {
+                for (key, sp) in subjects where subject.matches(sp.labels) { out.insert(key) }
+            }
         }
         return out
     }
@@ -238,7 +257,13 @@ public final class PolicyEngine: @unchecked Sendable {
     private func acquireSelector(_ spec: EndpointSelectorSpec) -> SelectorID {
         // CIDR prefixes named by selectors become ipcache prefixes with identities of their own.
         for r in spec.requirements where r.prefix != nil { acquireCIDR(r.prefix!) }
-        let (id, _) = selectorCache.acquire(spec, identities: identities)
+        let candidates: [(NumericIdentity, LabelSet)]
+        if let ns = spec.pinnedNamespace {
+            candidates = (identitiesByNamespace[ns] ?? []).map { ($0, identities[$0]!) }
+        } else {
+            candidates = identities.map { ($0.key, $0.value) }
+        }
+        let (id, _) = selectorCache.acquire(spec, candidates: candidates)
         return id
     }
 
@@ -296,6 +321,7 @@ public final class PolicyEngine: @unchecked Sendable {
 
     private func addIdentity(_ id: NumericIdentity, _ labels: LabelSet) {
         identities[id] = labels
+        if let ns = labels.namespace { identitiesByNamespace[ns, default: []].insert(id) }
         let hits = selectorCache.addIdentity(id, labels)
         var affected = Set<SubjectKey>()
         for s in hits { affected.formUnion(subjectsBySelector[s] ?? []) }
@@ -303,8 +329,9 @@ public final class PolicyEngine: @unchecked Sendable {
     }
 
     private func removeIdentity(_ id: NumericIdentity) {
-        identities[id] = nil
-        let hits = selectorCache.removeIdentity(id)
+        guard let labels = identities.removeValue(forKey: id) else { return }
+        if let ns = labels.namespace { identitiesByNamespace[ns]?.remove(id) }
+        let hits = selectorCache.removeIdentity(id, labels)
         var affected = Set<SubjectKey>()
         for s in hits { affected.formUnion(subjectsBySelector[s] ?? []) }
         for key in affected { updateIdentityGroup(key, identity: id) }
@@ -348,6 +375,7 @@ public final class PolicyEngine: @unchecked Sendable {
         subjectRefs[key, default: 0] += 1
         if subjects[key] == nil {
             subjects[key] = SubjectPolicy(key: key, labels: labels)
+            subjectsByNamespace[namespace, default: []].insert(key)
             recomputeSubject(key)
         }
     }
@@ -358,6 +386,7 @@ public final class PolicyEngine: @unchecked Sendable {
         subjectRefs[key] = nil
         if let sp = subjects.removeValue(forKey: key) {
             for s in sp.selectorsUsed { subjectsBySelector[s]?.remove(key) }
+            if let ns = sp.labels.namespace { subjectsByNamespace[ns]?.remove(key) }
         }
     }
 
@@ -366,6 +395,19 @@ public final class PolicyEngine: @unchecked Sendable {
         var candidates = globalRules
         if let ns, let r = rulesByNamespace[ns] { candidates.formUnion(r) }
         return candidates.sorted().filter { rules[$0]?.subject?.matches(labels) ?? false }
+    }
+
+    static func staticKeyTriples(_ ports: [PortSpec]?) -> [(UInt8, UInt16, UInt8)] {
+        guard let ports else { return [(0, 0, 0)] }
+        var out: [(UInt8, UInt16, UInt8)] = []
+        for p in ports {
+            switch p {
+            case let .allPorts(proto): out.append((proto, 0, 0))
+            case let .numeric(proto, s, e): for (port, len) in portRangeBlocks(s, e) { out.append((proto, port, len)) }
+            case .named: break
+            }
+        }
+        return out
     }
 
     /// The key triples of a rule's ports for one subject (named ports resolved).
@@ -398,7 +440,9 @@ public final class PolicyEngine: @unchecked Sendable {
             var dp = DirectionPolicy()
             var sections: [(StoredRule, StoredSection)] = []
             for id in selecting { if let r = rules[id], let s = r.section(dir) { sections.append((r, s)) } }
-            dp.selectingPolicies = Array(Set(sections.map(\.0.policy))).sorted()
+            // A policy's rules have consecutive IDs, so neighbours are enough to drop duplicates;
+            // sorting is left to the (rare) readers.
+            for (r, _) in sections where dp.selectingPolicies.last != r.policy { dp.selectingPolicies.append(r.policy) }
             switch config.enforcementMode {
             case .never: dp.enforced = false
             case .always: dp.enforced = true
@@ -407,11 +451,11 @@ public final class PolicyEngine: @unchecked Sendable {
             if dp.enforced {
                 let denying = sections.filter { $0.1.defaultDeny }
                 dp.defaultDeny = !denying.isEmpty || sections.isEmpty
-                dp.defaultDenyPolicies = Array(Set(denying.map(\.0.policy))).sorted()
+                for (r, _) in denying where dp.defaultDenyPolicies.last != r.policy { dp.defaultDenyPolicies.append(r.policy) }
                 for (_, s) in sections {
                     for c in s.contributions {
                         dp.contributions.append(SubjectContribution(peers: c.peers, wildcard: c.wildcard,
-                                                                    keys: keyTriples(c.ports, direction: dir, subject: key), entry: c.entry))
+                                                                    keys: c.staticKeys ?? keyTriples(c.ports, direction: dir, subject: key), entry: c.entry))
                         sp.selectorsUsed.formUnion(c.peers)
                     }
                 }
@@ -432,36 +476,64 @@ public final class PolicyEngine: @unchecked Sendable {
         subjects[key] = sp
     }
 
-    /// Builds every identity group of a direction from its contributions.
+    /// Builds every identity group of a direction from its contributions. The common case (no
+    /// duplicate keys, no deny) goes straight from a sorted list of keys to the table; identities
+    /// with merges or denies take the general path through `Materializer`.
     private func materialize(_ dp: inout DirectionPolicy, direction: TrafficDirection, errors: inout [String]) {
-        var raw: [NumericIdentity: [PolicyKey: PolicyEntry]] = [:]
-        for c in dp.contributions {
+        var any: [PolicyKey: PolicyEntry] = [:]
+        var pairs: [(key: PolicyKey, c: Int32)] = []
+        for (ci, c) in dp.contributions.enumerated() {
             if c.wildcard {
                 for (p, port, len) in c.keys {
-                    Materializer.insert(PolicyKey(identity: 0, proto: p, port: port, portPrefixLength: len), c.entry, into: &raw[0, default: [:]], errors: &errors)
+                    Materializer.insert(PolicyKey(identity: 0, proto: p, port: port, portPrefixLength: len), c.entry, into: &any, errors: &errors)
                 }
                 continue
             }
             for s in c.peers {
                 for id in selectorCache.selected(s) {
-                    for (p, port, len) in c.keys {
-                        Materializer.insert(PolicyKey(identity: id, proto: p, port: port, portPrefixLength: len), c.entry, into: &raw[id, default: [:]], errors: &errors)
-                    }
+                    for (p, port, len) in c.keys { pairs.append((PolicyKey(identity: id, proto: p, port: port, portPrefixLength: len), Int32(ci))) }
                 }
             }
         }
+        let localhost = PolicyEntry(deny: false, builtIn: "allow-localhost-ingress")
         if dp.enforced && direction == .ingress && config.allowLocalhost {
-            Materializer.insert(PolicyKey(identity: ReservedIdentity.host, proto: 0), PolicyEntry(deny: false, builtIn: "allow-localhost-ingress"),
-                                into: &raw[ReservedIdentity.host, default: [:]], errors: &errors)
+            pairs.append((PolicyKey(identity: ReservedIdentity.host, proto: 0), -1))
         }
-        dp.raw = raw
-        let any = raw[0] ?? [:]
+        func entry(_ c: Int32) -> PolicyEntry { c < 0 ? localhost : dp.contributions[Int(c)].entry }
+        dp.rawAny = any
         let finalAny = Materializer.finalize(identity: 0, group: any, any: any, finalAny: [:])
+        let anyHasDeny = finalAny.values.contains { $0.deny }
         var table = PolicyMapTable()
         table.setGroup(0, finalAny)
-        for (id, g) in raw where id != 0 {
-            table.setGroup(id, Materializer.finalize(identity: id, group: g, any: any, finalAny: finalAny))
+        pairs.sort { $0.key < $1.key }
+        var i = 0
+        while i < pairs.count {
+            let id = pairs[i].key.identity
+            var j = i + 1
+            var simple = !anyHasDeny && !entry(pairs[i].c).deny
+            while j < pairs.count && pairs[j].key.identity == id {
+                if pairs[j].key == pairs[j - 1].key || entry(pairs[j].c).deny { simple = false }
+                j += 1
+            }
+            if simple {
+                var list: [PolicyMapEntry] = []
+                list.reserveCapacity(j - i)
+                for k in i..<j {
+                    let key = pairs[k].key
+                    let e = entry(pairs[k].c)
+                    if !finalAny.isEmpty, let a = finalAny[PolicyKey(identity: 0, proto: key.proto, port: key.port, portPrefixLength: key.portPrefixLength)],
+                       !a.deny, a.sameEffect(e) { continue }
+                    list.append(PolicyMapEntry(key: key, entry: e))
+                }
+                table.setSortedGroup(id, list)
+            } else {
+                var g: [PolicyKey: PolicyEntry] = [:]
+                for k in i..<j { Materializer.insert(pairs[k].key, entry(pairs[k].c), into: &g, errors: &errors) }
+                table.setGroup(id, Materializer.finalize(identity: id, group: g, any: any, finalAny: finalAny))
+            }
+            i = j
         }
+        table.compile()
         dp.table = table
     }
 
@@ -482,10 +554,10 @@ public final class PolicyEngine: @unchecked Sendable {
                     Materializer.insert(PolicyKey(identity: id, proto: 0), PolicyEntry(deny: false, builtIn: "allow-localhost-ingress"), into: &group, errors: &sp.errors)
                 }
             }
-            dp.raw[id] = group.isEmpty ? nil : group
-            let any = dp.raw[0] ?? [:]
+            let any = dp.rawAny
             let finalAny = dp.table.groups[0].map { Dictionary(uniqueKeysWithValues: $0.map { ($0.key, $0.entry) }) } ?? [:]
             dp.table.setGroup(id, group.isEmpty ? [:] : Materializer.finalize(identity: id, group: group, any: any, finalAny: finalAny))
+            dp.table.compile()
             if dir == .ingress { sp.ingress = dp } else { sp.egress = dp }
         }
         subjects[key] = sp
@@ -503,7 +575,7 @@ public final class PolicyEngine: @unchecked Sendable {
         guard let sp = subjectPolicy(ofEndpoint: fullName) else { return nil }
         let dp = sp.direction(direction)
         let r = dp.lookup(identity: peer, proto: proto, port: port)
-        let policies: [PolicyReference] = r.entry.map(\.policies) ?? dp.defaultDenyPolicies
+        let policies: [PolicyReference] = r.entry.map(\.policies) ?? Array(Set(dp.defaultDenyPolicies)).sorted()
         return DirectionVerdict(direction: direction, allowed: r.allowed, enforced: dp.enforced, matchType: r.matchType,
                                 redirect: r.allowed ? r.entry?.redirect : nil, key: r.key, entry: r.entry,
                                 policies: policies, dropReason: r.dropReason)

@@ -13,6 +13,7 @@ public struct SelectorRequirement: Hashable, Sendable, Comparable {
     public var values: [String]
     /// For `cidr` keys: the parsed prefix, matched by containment.
     public var prefix: IPPrefix?
+    let keyHash: Int
 
     public init(source: String, key: String, op: Op, values: [String] = []) {
         self.source = source
@@ -20,7 +21,13 @@ public struct SelectorRequirement: Hashable, Sendable, Comparable {
         self.op = op
         self.values = values.sorted()
         self.prefix = source == LabelSource.cidr ? IPPrefix(key.replacingDashesInV6(), allowBareIP: true) : nil
+        self.keyHash = key.hashValue
     }
+
+    public static func == (a: SelectorRequirement, b: SelectorRequirement) -> Bool {
+        a.source == b.source && a.key == b.key && a.op == b.op && a.values == b.values
+    }
+    public func hash(into h: inout Hasher) { h.combine(source); h.combine(key); h.combine(op); h.combine(values) }
 
     public static func < (a: SelectorRequirement, b: SelectorRequirement) -> Bool {
         (a.source, a.key, a.op, a.values.joined(separator: ",")) < (b.source, b.key, b.op, b.values.joined(separator: ","))
@@ -41,12 +48,18 @@ public struct SelectorRequirement: Hashable, Sendable, Comparable {
             case .doesNotExist, .notIn: return !inside
             }
         }
-        switch op {
-        case .in: return set.labels.contains { concerns($0) && values.contains($0.value) }
-        case .notIn: return !set.labels.contains { concerns($0) && values.contains($0.value) }
-        case .exists: return set.labels.contains { concerns($0) }
-        case .doesNotExist: return !set.labels.contains { concerns($0) }
+        let hashes = set.keyHashes
+        for i in hashes.indices where hashes[i] == keyHash {
+            let l = set.labels[i]
+            guard concerns(l) else { continue }
+            switch op {
+            case .in: if values.contains(l.value) { return true }
+            case .notIn: if values.contains(l.value) { return false }
+            case .exists: return true
+            case .doesNotExist: return false
+            }
         }
+        return op == .notIn || op == .doesNotExist
     }
 
     public var description: String {

@@ -13,9 +13,12 @@ struct SelectorCache {
     private(set) var ids: [EndpointSelectorSpec: SelectorID] = [:]
     private(set) var entries: [SelectorID: CachedSelector] = [:]
     private var nextID: SelectorID = 1
+    /// Selectors that pin a pod namespace can only select identities of that namespace.
+    private var byNamespace: [String: Set<SelectorID>] = [:]
+    private var unpinned: Set<SelectorID> = []
 
-    /// Interns `spec`; a new selector is matched against every identity in `identities`.
-    mutating func acquire(_ spec: EndpointSelectorSpec, identities: [NumericIdentity: LabelSet]) -> (SelectorID, isNew: Bool) {
+    /// Interns `spec`; a new selector is matched against `candidates` (the identities it could select).
+    mutating func acquire(_ spec: EndpointSelectorSpec, candidates: [(NumericIdentity, LabelSet)]) -> (SelectorID, isNew: Bool) {
         if let id = ids[spec] {
             entries[id]!.refs += 1
             return (id, false)
@@ -23,9 +26,10 @@ struct SelectorCache {
         let id = nextID
         nextID += 1
         var selected = Set<NumericIdentity>()
-        for (n, l) in identities where spec.matches(l) { selected.insert(n) }
+        for (n, l) in candidates where spec.matches(l) { selected.insert(n) }
         ids[spec] = id
         entries[id] = CachedSelector(spec: spec, selected: selected, refs: 1)
+        if let ns = spec.pinnedNamespace { byNamespace[ns, default: []].insert(id) } else { unpinned.insert(id) }
         return (id, true)
     }
 
@@ -35,7 +39,14 @@ struct SelectorCache {
         if e.refs > 0 { entries[id] = e; return nil }
         entries[id] = nil
         ids[e.spec] = nil
+        if let ns = e.spec.pinnedNamespace { byNamespace[ns]?.remove(id) } else { unpinned.remove(id) }
         return e.spec
+    }
+
+    private func candidates(for labels: LabelSet) -> [SelectorID] {
+        var out = Array(unpinned)
+        if let ns = labels.namespace, let s = byNamespace[ns] { out += s }
+        return out
     }
 
     func selected(_ id: SelectorID) -> Set<NumericIdentity> { entries[id]?.selected ?? [] }
@@ -47,7 +58,7 @@ struct SelectorCache {
     /// Adds an identity; returns the selectors that now select it.
     mutating func addIdentity(_ n: NumericIdentity, _ labels: LabelSet) -> [SelectorID] {
         var hit: [SelectorID] = []
-        for (id, e) in entries where e.spec.matches(labels) {
+        for id in candidates(for: labels) where entries[id]!.spec.matches(labels) {
             entries[id]!.selected.insert(n)
             hit.append(id)
         }
@@ -55,9 +66,9 @@ struct SelectorCache {
     }
 
     /// Removes an identity; returns the selectors that selected it.
-    mutating func removeIdentity(_ n: NumericIdentity) -> [SelectorID] {
+    mutating func removeIdentity(_ n: NumericIdentity, _ labels: LabelSet) -> [SelectorID] {
         var hit: [SelectorID] = []
-        for (id, e) in entries where e.selected.contains(n) {
+        for id in candidates(for: labels) where entries[id]!.selected.contains(n) {
             entries[id]!.selected.remove(n)
             hit.append(id)
         }

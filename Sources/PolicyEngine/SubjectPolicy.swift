@@ -7,6 +7,8 @@ import PolicyAPI
 public struct SubjectKey: Hashable, Sendable {
     public var identity: NumericIdentity
     public var namedPorts: [NamedPort]
+    // Named ports rarely tell subjects apart: hashing the identity alone keeps set operations cheap.
+    public func hash(into h: inout Hasher) { h.combine(identity) }
 }
 
 public struct NamedPort: Hashable, Sendable, Comparable {
@@ -34,12 +36,14 @@ struct SubjectContribution {
 public struct DirectionPolicy: Sendable {
     public internal(set) var enforced = false
     public internal(set) var defaultDeny = false
-    /// The policies that put this direction into default deny (for attributing default drops).
+    /// The policies that put this direction into default deny (for attributing default drops),
+    /// in rule order, unsorted.
     public internal(set) var defaultDenyPolicies: [PolicyReference] = []
-    /// The policies whose rules select the subject in this direction.
+    /// The policies whose rules select the subject in this direction, in rule order, unsorted.
     public internal(set) var selectingPolicies: [PolicyReference] = []
     var contributions: [SubjectContribution] = []
-    var raw: [NumericIdentity: [PolicyKey: PolicyEntry]] = [:]
+    /// The ANY-identity keys before deny precedence (needed to rebuild single identities).
+    var rawAny: [PolicyKey: PolicyEntry] = [:]
     public internal(set) var table = PolicyMapTable()
 
     public func lookup(identity: NumericIdentity, proto: UInt8, port: UInt16) -> PolicyLookupResult {

@@ -51,15 +51,6 @@ func loadManifests(_ paths: [String], into scenario: inout PolicyScenario) throw
     return problems
 }
 
-/// True when every document of the file is a Kubernetes object (has `apiVersion` and `kind`).
-func isManifestFile(_ path: String) -> Bool {
-    guard let text = try? FileSystemReader().read(path), let docs = try? ManifestLoader.documents(text: text, file: path), !docs.isEmpty else { return false }
-    return docs.allSatisfy { doc in
-        guard case let .mapping(pairs) = doc.value else { return false }
-        return pairs.contains { $0.key == "kind" } && pairs.contains { $0.key == "apiVersion" }
-    }
-}
-
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json
 }
@@ -107,14 +98,18 @@ struct PolicyCommand: ParsableCommand {
         func run() throws {
             var allResults: [QueryResult] = []
             var invalid = false
+            let reader = FileSystemReader()
             for path in try expandPaths(files) {
-                if isManifestFile(path) {
-                    // Lab folders mix manifests with test files; `policy test DIR/*.yaml` runs the tests.
-                    printError("\(path): skipped: Kubernetes manifests, not a policy test file")
-                    continue
-                }
                 do {
-                    let scenario = try PolicyTestFileLoader.load(path: path, reader: FileSystemReader())
+                    let text = try reader.read(path)
+                    let docs: [ManifestNode]
+                    do { docs = try ManifestLoader.documents(text: text, file: path) } catch { throw ScenarioLoadError(diagnostics: error.diagnostics) }
+                    if PolicyTestFileLoader.isManifest(docs) {
+                        // Lab folders mix manifests with test files; `policy test DIR/*.yaml` runs the tests.
+                        printError("\(path): skipped: Kubernetes manifests, not a policy test file")
+                        continue
+                    }
+                    let scenario = try PolicyTestFileLoader.load(path: path, text: text, documents: docs, reader: reader)
                     let runner = try PolicyScenarioRunner(scenario)
                     let results = try runner.run()
                     allResults += results
