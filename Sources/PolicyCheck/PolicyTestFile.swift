@@ -215,7 +215,8 @@ public enum PolicyTestFileLoader {
         let isBlock = startLine < lines.count && lines[startLine].trimmingSuffixSpaces().last.map { "|>-+".contains($0) } == true
         if isBlock {
             let contentLine = start.line + p.line  // 1-based line of the inner line p.line
-            let indent = contentLine - 1 < lines.count ? lines[contentLine - 1].prefix { $0 == " " }.count : 0
+            // The block's indentation is that of its first content line (the line after `|`).
+            let indent = start.line < lines.count ? lines[start.line].prefix { $0 == " " }.count : 0
             return SourcePosition(file: start.file, line: contentLine, column: p.column + indent)
         }
         return SourcePosition(file: start.file, line: start.line + p.line - 1, column: p.line == 1 ? start.column + p.column : p.column)
