@@ -14,13 +14,14 @@ let package = Package(
         .library(name: "PolicyCheck", targets: ["PolicyCheck"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
+        // libyaml from the system (pkg-config yaml-0.1; Debian libyaml-dev).
+        .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // Kubernetes/Cilium API objects: decoding from YAML/JSON with positions, validation.
-        .target(name: "PolicyAPI", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "PolicyAPI", dependencies: ["CLibYAML"]),
         // Labels, selectors, identities, selector cache, resolution into policy-map entries, lookup.
         .target(name: "PolicyEngine", dependencies: ["PolicyAPI"]),
         // Policy test files: workloads + policies + queries evaluated by the engine, offline.

@@ -46,7 +46,13 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         var groups: [UInt16] = []
         var tailGroups: [UInt16] = []
         var seenDouble = false
-        let halves = s.components(separatedBy: "::")
+        var halves: [String] = []
+        if let r = s.firstRange(of: "::") {
+            halves = [String(s[..<r.lowerBound]), String(s[r.upperBound...])]
+            if halves[1].contains("::") { return nil }
+        } else {
+            halves = [String(s)]
+        }
         guard halves.count <= 2 else { return nil }
         func parseGroups(_ part: String, allowV4Tail: Bool) -> [UInt16]? {
             if part.isEmpty { return [] }

@@ -1,6 +1,6 @@
-// Reads YAML (multi-document, through Yams/libyaml) and JSON (our own parser, for exact
+// Reads YAML (multi-document, through libyaml's event parser) and JSON (our own parser, for exact
 // positions) into position-annotated `ManifestNode` trees.
-import Yams
+import CLibYAML
 
 public enum ManifestLoader {
     /// Parses `text` into its documents. Files ending in `.json` (or, unless named `.yaml`/`.yml`,
@@ -25,74 +25,145 @@ public enum ManifestLoader {
     }
 
     static func yamlDocuments(text: String, file: String) throws(ManifestErrors) -> [ManifestNode] {
-        var result: [ManifestNode] = []
-        var errors: [ManifestDiagnostic] = []
-        do {
-            // The basic resolver (no regexes): scalars are typed by our own `ManifestNode` rules, and
-            // Yams then hashes keys for its duplicate check without running regular expressions.
-            let parser = try Parser(yaml: text, resolver: .basic)
-            while let root = try parser.nextRoot() {
-                if let node = convert(root, file: file, errors: &errors), !node.isNull {
-                    result.append(node)
+        var loader = YAMLEventLoader(file: file)
+        return try loader.load(text)
+    }
+}
+
+/// Builds `ManifestNode` trees straight from libyaml's event stream: no intermediate tree, no
+/// regex-based tag resolution, and exact positions for every node and key (libyaml's marks are
+/// 0-based; ours are 1-based).
+struct YAMLEventLoader {
+    let file: String
+    var anchors: [String: ManifestNode] = [:]
+    var errors: [ManifestDiagnostic] = []
+
+    init(file: String) { self.file = file }
+
+    func position(_ m: yaml_mark_t) -> SourcePosition {
+        SourcePosition(file: file, line: Int(m.line) + 1, column: Int(m.column) + 1)
+    }
+
+    mutating func load(_ text: String) throws(ManifestErrors) -> [ManifestNode] {
+        var bytes = Array(text.utf8)
+        if bytes.isEmpty { return [] }
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else {
+            throw ManifestErrors([ManifestDiagnostic(SourcePosition(file: file, line: 1, column: 1), path: "", "cannot initialise the YAML parser")])
+        }
+        defer { yaml_parser_delete(&parser) }
+        var docs: [ManifestNode] = []
+        let result: Result<Void, ManifestErrors> = bytes.withUnsafeMutableBufferPointer { buf in
+            yaml_parser_set_input_string(&parser, buf.baseAddress, buf.count)
+            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+            do {
+                while true {
+                    var event = try next(&parser)
+                    defer { yaml_event_delete(&event) }
+                    switch event.type {
+                    case YAML_STREAM_END_EVENT: return .success(())
+                    case YAML_DOCUMENT_START_EVENT:
+                        anchors = [:]
+                        var first = try next(&parser)
+                        let node = try node(from: &first, &parser)
+                        yaml_event_delete(&first)
+                        var end = try next(&parser)  // DOCUMENT-END
+                        yaml_event_delete(&end)
+                        if let node, !node.isNull { docs.append(node) }
+                    default: continue
+                    }
                 }
+            } catch let e as ManifestErrors {
+                return .failure(e)
+            } catch {
+                return .failure(ManifestErrors([ManifestDiagnostic(SourcePosition(file: file, line: 1, column: 1), path: "", "cannot read YAML: \(error)")]))
             }
-        } catch let error as YamlError {
-            throw ManifestErrors([diagnostic(for: error, file: file)])
-        } catch {
-            throw ManifestErrors([ManifestDiagnostic(SourcePosition(file: file, line: 1, column: 1), path: "", "cannot read YAML: \(error)")])
         }
+        if case let .failure(e) = result { throw e }
         if !errors.isEmpty { throw ManifestErrors(errors) }
-        return result
+        return docs
     }
 
-    static func diagnostic(for error: YamlError, file: String) -> ManifestDiagnostic {
-        func at(_ mark: Mark) -> SourcePosition { SourcePosition(file: file, line: mark.line, column: mark.column) }
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
-            let ctx = context.map { "\($0.text) at \($0.mark.line):\($0.mark.column): " } ?? ""
-            return ManifestDiagnostic(at(mark), path: "", "invalid YAML: \(ctx)\(problem)")
-        case let .duplicatedKeysInMapping(duplicates, context):
-            // Yams names the first occurrence of the (alphabetically first) duplicated key.
-            let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
-            return ManifestDiagnostic(at(context.mark), path: "", "duplicate key \(keys)")
-        case let .reader(problem, offset, _, _):
-            return ManifestDiagnostic(SourcePosition(file: file, line: 1, column: 1), path: "", "invalid YAML input: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
-        default:
-            return ManifestDiagnostic(SourcePosition(file: file, line: 1, column: 1), path: "", "invalid YAML: \(error)")
+    func next(_ parser: inout yaml_parser_t) throws -> yaml_event_t {
+        var event = yaml_event_t()
+        guard yaml_parser_parse(&parser, &event) == 1 else {
+            let problem = parser.problem.map { String(cString: $0) } ?? "syntax error"
+            var context = ""
+            if let c = parser.context {
+                context = "\(String(cString: c)) at \(parser.context_mark.line + 1):\(parser.context_mark.column + 1): "
+            }
+            let mark = parser.problem_mark
+            throw ManifestErrors([ManifestDiagnostic(position(mark), path: "", "invalid YAML: \(context)\(problem)")])
         }
+        return event
     }
 
-    static func convert(_ node: Node, file: String, errors: inout [ManifestDiagnostic]) -> ManifestNode? {
-        let pos = SourcePosition(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
-        switch node {
-        case let .scalar(s):
-            let quoted = s.style == .singleQuoted || s.style == .doubleQuoted || s.style == .literal || s.style == .folded
-            // An explicit `!!str` tag makes a plain scalar a string too.
-            let tagged = s.tag.description == Tag.Name.str.rawValue
-            return ManifestNode(.scalar(s.string, (quoted || tagged) ? .quoted : .plain), at: pos)
-        case let .sequence(seq):
+    static func string(_ p: UnsafeMutablePointer<yaml_char_t>?, _ n: Int) -> String {
+        guard let p else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+
+    /// Reads the node that starts with `event` (whose memory the caller frees).
+    mutating func node(from event: inout yaml_event_t, _ parser: inout yaml_parser_t) throws -> ManifestNode? {
+        let pos = position(event.start_mark)
+        switch event.type {
+        case YAML_SCALAR_EVENT:
+            let s = event.data.scalar
+            let value = Self.string(s.value, s.length)
+            let tag = s.tag.map { String(cString: $0) }
+            // Quoted and block scalars are strings; so is a plain one tagged `!!str`.
+            let quoted = s.style != YAML_PLAIN_SCALAR_STYLE || tag == "tag:yaml.org,2002:str"
+            let node = ManifestNode(.scalar(value, quoted ? .quoted : .plain), at: pos)
+            if let a = s.anchor { anchors[String(cString: a)] = node }
+            return node
+        case YAML_ALIAS_EVENT:
+            let name = event.data.alias.anchor.map { String(cString: $0) } ?? ""
+            guard let target = anchors[name] else {
+                errors.append(ManifestDiagnostic(pos, path: "", "unknown YAML alias *\(name)"))
+                return nil
+            }
+            var node = target
+            node.position = pos
+            return node
+        case YAML_SEQUENCE_START_EVENT:
+            let anchor = event.data.sequence_start.anchor.map { String(cString: $0) }
             var items: [ManifestNode] = []
-            for item in seq { if let n = convert(item, file: file, errors: &errors) { items.append(n) } }
-            return ManifestNode(.sequence(items), at: pos)
-        case let .mapping(map):
+            while true {
+                var e = try next(&parser)
+                defer { yaml_event_delete(&e) }
+                if e.type == YAML_SEQUENCE_END_EVENT { break }
+                if let n = try node(from: &e, &parser) { items.append(n) }
+            }
+            let node = ManifestNode(.sequence(items), at: pos)
+            if let anchor { anchors[anchor] = node }
+            return node
+        case YAML_MAPPING_START_EVENT:
+            let anchor = event.data.mapping_start.anchor.map { String(cString: $0) }
             var pairs: [(key: String, keyPosition: SourcePosition, value: ManifestNode)] = []
             var seen = Set<String>()
-            for (k, v) in map {
-                let kpos = k.mark.map { SourcePosition(file: file, line: $0.line, column: $0.column) } ?? pos
-                guard case let .scalar(ks) = k else {
+            while true {
+                var k = try next(&parser)
+                defer { yaml_event_delete(&k) }
+                if k.type == YAML_MAPPING_END_EVENT { break }
+                let kpos = position(k.start_mark)
+                let keyNode = try node(from: &k, &parser)
+                var v = try next(&parser)
+                defer { yaml_event_delete(&v) }
+                let value = try node(from: &v, &parser)
+                guard let keyNode, case let .scalar(key, _) = keyNode.value else {
                     errors.append(ManifestDiagnostic(kpos, path: "", "mapping keys must be strings"))
                     continue
                 }
-                if !seen.insert(ks.string).inserted {
-                    errors.append(ManifestDiagnostic(kpos, path: "", "duplicate key \"\(ks.string)\""))
+                if !seen.insert(key).inserted {
+                    errors.append(ManifestDiagnostic(kpos, path: "", "duplicate key \"\(key)\""))
                     continue
                 }
-                guard let value = convert(v, file: file, errors: &errors) else { continue }
-                pairs.append((ks.string, kpos, value))
+                if let value { pairs.append((key, kpos, value)) }
             }
-            return ManifestNode(.mapping(pairs), at: pos)
-        case .alias:
-            errors.append(ManifestDiagnostic(pos, path: "", "YAML aliases are not supported in manifests"))
+            let node = ManifestNode(.mapping(pairs), at: pos)
+            if let anchor { anchors[anchor] = node }
+            return node
+        default:
             return nil
         }
     }

@@ -1,5 +1,6 @@
 // Valid manifests: the lab's policies, multi-document files, `specs`, JSON input, CCNPs and the
 // details of what the decoded rules contain.
+import Foundation
 import Testing
 @testable import PolicyAPI
 

@@ -1,5 +1,6 @@
 // Kubernetes NetworkPolicy (networking.k8s.io/v1): decoding, policyTypes defaulting and the
 // API server's checks, with exact positions.
+import Foundation
 import Testing
 @testable import PolicyAPI
 

@@ -1,5 +1,6 @@
 // The two readers under the decoder: the strict JSON parser (positions, RFC 8259 grammar,
 // duplicate keys) and the YAML reader (syntax errors, duplicate keys, scalar styles).
+import Foundation
 import Testing
 @testable import PolicyAPI
 
@@ -158,10 +159,10 @@ struct YAMLReaderTests {
                 team: a
                 team: b
             """
-        // Reported at the first occurrence of the key.
-        expectErrors(text, [Diag(6, 5, "", "duplicate key \"team\"")])
-        expectErrors("apiVersion: v1\nkind: Namespace\nmetadata: {name: a, name: b}\n", [Diag(3, 12, "", "duplicate key \"name\"")])
-        expectErrors("kind: Namespace\napiVersion: v1\nkind: Pod\n", [Diag(1, 1, "", "duplicate key \"kind\"")])
+        // Reported at the repeated key, as in JSON.
+        expectErrors(text, [Diag(7, 5, "", "duplicate key \"team\"")])
+        expectErrors("apiVersion: v1\nkind: Namespace\nmetadata: {name: a, name: b}\n", [Diag(3, 21, "", "duplicate key \"name\"")])
+        expectErrors("kind: Namespace\napiVersion: v1\nkind: Pod\n", [Diag(3, 1, "", "duplicate key \"kind\"")])
     }
 
     @Test func brokenYAML() {

@@ -1,5 +1,6 @@
 // Helpers shared by the PolicyAPI tests: decode a literal manifest and get its objects, or get its
 // diagnostics as (line, column, path, message) tuples that are easy to compare.
+import Foundation
 import Testing
 @testable import PolicyAPI
 

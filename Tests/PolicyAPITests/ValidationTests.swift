@@ -1,6 +1,7 @@
 // Invalid CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy manifests: every check of
 // reference §1 that the decoder implements, each with the exact line, column and field path.
 // `cnp(rest)` puts `rest` at line 8 of the file (see TestSupport.swift).
+import Foundation
 import Testing
 @testable import PolicyAPI
 

@@ -1,4 +1,5 @@
 // Namespace, Pod, Deployment and Service manifests.
+import Foundation
 import Testing
 @testable import PolicyAPI
 
