@@ -56,9 +56,12 @@ public final class PolicyScenarioRunner {
     }
 
     /// Resolves `from`/`to`: an endpoint (`name` or `namespace/name`), an entity, an IP or a CIDR.
+    /// Endpoint full names by bare name, built once (queries mostly name endpoints).
+    private lazy var byName: [String: [String]] = Dictionary(grouping: engine.endpointNames) { String($0.split(separator: "/", maxSplits: 1)[1]) }
+
     public func resolve(_ text: String) -> ResolvedPeer? {
         if text.contains("/"), engine.endpoint(text) != nil, let id = engine.identity(ofEndpoint: text) { return .endpoint(text, id) }
-        let matches = engine.endpointNames.filter { $0.hasSuffix("/" + text) }
+        let matches = byName[text] ?? []
         if matches.count == 1, let id = engine.identity(ofEndpoint: matches[0]) { return .endpoint(matches[0], id) }
         if matches.count > 1 { return nil }
         // A Deployment's name stands for its replicas (they share one identity).
@@ -75,7 +78,7 @@ public final class PolicyScenarioRunner {
     }
 
     func describeUnresolved(_ text: String) -> String {
-        let matches = engine.endpointNames.filter { $0.hasSuffix("/" + text) }
+        let matches = byName[text] ?? []
         if matches.count > 1 { return "\"\(text)\" names several endpoints (\(matches.joined(separator: ", "))); write namespace/name" }
         return "\"\(text)\" is not an endpoint, an entity (\(ReservedIdentity.entities.keys.sorted().joined(separator: ", "))), an IP address or a CIDR"
     }

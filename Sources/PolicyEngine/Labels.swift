@@ -100,16 +100,17 @@ public enum IdentityLabelFilter {
 /// The security labels of a pod (`SanitizePodLabels` + the identity filter): pod labels, the
 /// namespace's labels, namespace, service account and cluster, all with source `k8s`.
 public func podIdentityLabels(podLabels: [String: String], namespace: String, namespaceLabels: [String: String],
-                              serviceAccount: String, clusterName: String) -> LabelSet {
+                              serviceAccount: String, clusterName: String, keeps: (String) -> Bool = IdentityLabelFilter.keeps) -> LabelSet {
     var out: [Label] = []
-    for (k, v) in podLabels where !k.hasPrefix("io.cilium.k8s") && IdentityLabelFilter.keeps(key: k) {
+    out.reserveCapacity(podLabels.count + namespaceLabels.count + 4)
+    for (k, v) in podLabels where !k.hasPrefix("io.cilium.k8s") && keeps(k) {
         out.append(Label(LabelSource.k8s, k, v))
     }
+    // Namespace labels always pass the filter (`io.cilium.k8s.namespace.labels` is an include).
     var nsLabels = namespaceLabels
     nsLabels["kubernetes.io/metadata.name"] = namespace
     for (k, v) in nsLabels {
-        let key = "io.cilium.k8s.namespace.labels.\(k)"
-        if IdentityLabelFilter.keeps(key: key) { out.append(Label(LabelSource.k8s, key, v)) }
+        out.append(Label(LabelSource.k8s, "io.cilium.k8s.namespace.labels." + k, v))
     }
     out.append(Label(LabelSource.k8s, "io.kubernetes.pod.namespace", namespace))
     out.append(Label(LabelSource.k8s, "io.cilium.k8s.policy.serviceaccount", serviceAccount))

@@ -118,9 +118,17 @@ public final class PolicyEngine: @unchecked Sendable {
 
     public func namespaceLabels(_ name: String) -> [String: String]? { namespaces[name] }
 
+    /// The label filter's answers, per key (keys repeat across pods).
+    private var keptLabelKeys: [String: Bool] = [:]
+
     public func identityLabels(for ep: EndpointInfo) -> LabelSet {
         podIdentityLabels(podLabels: ep.labels, namespace: ep.namespace, namespaceLabels: namespaces[ep.namespace] ?? [:],
-                          serviceAccount: ep.serviceAccount, clusterName: config.clusterName)
+                          serviceAccount: ep.serviceAccount, clusterName: config.clusterName) { key in
+            if let k = self.keptLabelKeys[key] { return k }
+            let k = IdentityLabelFilter.keeps(key: key)
+            self.keptLabelKeys[key] = k
+            return k
+        }
     }
 
     /// Adds or updates an endpoint; returns its identity.
