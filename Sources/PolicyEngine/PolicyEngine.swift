@@ -263,8 +263,11 @@ public final class PolicyEngine: @unchecked Sendable {
     // MARK: Selectors and identities
 
     private func acquireSelector(_ spec: EndpointSelectorSpec) -> SelectorID {
-        // CIDR prefixes named by selectors become ipcache prefixes with identities of their own.
-        for r in spec.requirements where r.prefix != nil { acquireCIDR(r.prefix!) }
+        // CIDR prefixes named by a new selector become ipcache prefixes with identities of their
+        // own (before the selector is matched, so that it sees them); released with the selector.
+        if selectorCache.ids[spec] == nil {
+            for r in spec.requirements where r.prefix != nil { acquireCIDR(r.prefix!) }
+        }
         let candidates: [(NumericIdentity, LabelSet)]
         if let ns = spec.pinnedNamespace {
             candidates = (identitiesByNamespace[ns] ?? []).map { ($0, identities[$0]!) }
@@ -458,7 +461,9 @@ public final class PolicyEngine: @unchecked Sendable {
             }
             if dp.enforced {
                 let denying = sections.filter { $0.1.defaultDeny }
-                dp.defaultDeny = !denying.isEmpty || sections.isEmpty
+                // `always` and init endpoints are default deny whatever the rules say (Cilium's
+                // computePolicyEnforcementAndRules decides them before enableDefaultDeny).
+                dp.defaultDeny = config.enforcementMode == .always || isInit || !denying.isEmpty || sections.isEmpty
                 for (r, _) in denying where dp.defaultDenyPolicies.last != r.policy { dp.defaultDenyPolicies.append(r.policy) }
                 for (_, s) in sections {
                     for c in s.contributions {

@@ -47,7 +47,21 @@ public struct PolicyKey: Hashable, Sendable, Comparable, CustomStringConvertible
         return portPrefixLength == 0 || (d & PolicyKey.mask(portPrefixLength)) == port
     }
 
-    /// The keys matching both `self` and `other`'s packets, if any (for deny precedence).
+    /// True when every packet matching `other` (on (protocol, port), for the same or a more
+    /// specific identity) also matches `self`.
+    public func covers(_ other: PolicyKey) -> Bool {
+        guard identity == 0 || identity == other.identity else { return false }
+        return coversPort(other)
+    }
+
+    /// True when `self`'s (protocol, port) prefix contains `other`'s, whatever the identities.
+    public func coversPort(_ other: PolicyKey) -> Bool {
+        if proto == 0 { return true }
+        guard proto == other.proto, portPrefixLength <= other.portPrefixLength else { return false }
+        return (other.port & PolicyKey.mask(portPrefixLength)) == port
+    }
+
+    /// The keys matching both `self` and `other`'s packets, if any.
     public func intersection(_ other: PolicyKey) -> PolicyKey? {
         let id: NumericIdentity
         if identity == 0 { id = other.identity } else if other.identity == 0 || other.identity == identity { id = identity } else { return nil }

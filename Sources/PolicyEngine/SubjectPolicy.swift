@@ -107,34 +107,46 @@ enum Materializer {
         if let old = group[key] { group[key] = merge(old, entry, errors: &errors, key: key) } else { group[key] = entry }
     }
 
-    /// Applies deny precedence to the group of `identity` given the ANY group (§2.6): every
-    /// allow key that shares packets with a deny key gets a deny at the intersection, which the
-    /// lookup always prefers (it is at least as specific in every dimension). Then allow keys
-    /// with the same effect as the ANY key on the same port are elided, as Cilium does.
+    /// Applies deny precedence (§2.6) to the keys of `identity`, given the ANY keys, so that the
+    /// longest-prefix lookup can never prefer an allow over a deny that covers the same packet.
+    /// As Cilium's `denyPreferredInsertWithChanges`, for a deny D and an allow A that overlap:
+    /// - D of the same identity or ANY whose (protocol, port) covers A's: A is deleted;
+    /// - D of this identity broader than an ANY-identity A: a deny at (this identity, A's port)
+    ///   is added, because A's longer prefix would otherwise win the lookup;
+    /// - anything else needs nothing: the lookup already reaches D first.
+    /// Then allow keys with the same effect as the ANY key on the same port are elided.
     static func finalize(identity: NumericIdentity, group: [PolicyKey: PolicyEntry], any: [PolicyKey: PolicyEntry], finalAny: [PolicyKey: PolicyEntry]) -> [PolicyKey: PolicyEntry] {
         var out = group
-        let pool: [(PolicyKey, PolicyEntry)] = identity == 0 ? Array(group) : Array(group) + Array(any)
-        let denies = pool.filter { $0.1.deny }
-        if !denies.isEmpty {
-            let allows = pool.filter { !$0.1.deny }
-            for (dk, de) in denies {
-                for (ak, _) in allows where identity == 0 || dk.identity == identity || ak.identity == identity {
-                    guard let i = dk.intersection(ak), i.identity == identity else { continue }
-                    if let existing = out[i], existing.deny {
+        if identity == 0 {
+            let denies = group.filter { $0.value.deny }
+            guard !denies.isEmpty else { return out }
+            for (ak, ae) in group where !ae.deny {
+                if denies.contains(where: { $0.key.covers(ak) }) { out[ak] = nil }
+            }
+            return out
+        }
+        let ownDenies = group.filter { $0.value.deny }
+        let anyDenies = finalAny.filter { $0.value.deny }
+        if !ownDenies.isEmpty || !anyDenies.isEmpty {
+            for (ak, ae) in group where !ae.deny {
+                if ownDenies.contains(where: { $0.key.covers(ak) }) || anyDenies.contains(where: { $0.key.covers(ak) }) { out[ak] = nil }
+            }
+            for (dk, de) in ownDenies {
+                for (ak, ae) in finalAny where !ae.deny && dk.prefixLength < ak.prefixLength && dk.coversPort(ak) {
+                    let k = PolicyKey(identity: identity, proto: ak.proto, port: ak.port, portPrefixLength: ak.portPrefixLength)
+                    if let existing = out[k], existing.deny {
                         var e = existing
                         e.policies = Array(Set(existing.policies).union(de.policies)).sorted()
-                        out[i] = e
+                        out[k] = e
                     } else {
-                        out[i] = PolicyEntry(deny: true, policies: de.policies)
+                        out[k] = PolicyEntry(deny: true, policies: de.policies)
                     }
                 }
             }
         }
-        if identity != 0 {
-            for (k, e) in out where !e.deny {
-                let anyKey = PolicyKey(identity: 0, proto: k.proto, port: k.port, portPrefixLength: k.portPrefixLength)
-                if let a = finalAny[anyKey], !a.deny, a.sameEffect(e) { out[k] = nil }
-            }
+        for (k, e) in out where !e.deny {
+            let anyKey = PolicyKey(identity: 0, proto: k.proto, port: k.port, portPrefixLength: k.portPrefixLength)
+            if let a = finalAny[anyKey], !a.deny, a.sameEffect(e) { out[k] = nil }
         }
         return out
     }
