@@ -49,10 +49,11 @@ public final class PolicyScenarioRunner {
         for p in scenario.policies where !refs.insert(p.reference).inserted { problems.append("policy \(p.reference) is defined twice") }
         if !problems.isEmpty { throw ScenarioError(messages: problems) }
         engine.setServices(scenario.services)
-        // Endpoints first: each policy then resolves against the identities that exist, which is
-        // cheaper than growing every policy map one identity at a time.
-        for ep in scenario.endpoints { engine.upsertEndpoint(ep) }
-        for p in scenario.policies { engine.upsertPolicy(p) }
+        // One batch: every endpoint's policy is resolved once, after all objects are in.
+        engine.batch {
+            for ep in scenario.endpoints { engine.upsertEndpoint(ep) }
+            for p in scenario.policies { engine.upsertPolicy(p) }
+        }
     }
 
     /// Resolves `from`/`to`: an endpoint (`name` or `namespace/name`), an entity, an IP or a CIDR.

@@ -103,6 +103,22 @@ public final class PolicyEngine: @unchecked Sendable {
     private var clusterNamedPorts: [String: [NamedPort: Int]] = [:]
     private var services: [ServiceInfo] = []
 
+    /// Inside `batch`, subjects to recompute once at the end instead of after every change.
+    private var deferredSubjects: Set<SubjectKey>?
+
+    /// Applies many changes at once: every touched subject's policy is resolved once, after all
+    /// of them (as Cilium regenerates endpoints after a batch of policy and identity changes).
+    public func batch<T>(_ changes: () throws -> T) rethrows -> T {
+        if deferredSubjects != nil { return try changes() }
+        deferredSubjects = []
+        defer {
+            let keys = deferredSubjects ?? []
+            deferredSubjects = nil
+            for key in keys { recomputeSubject(key) }
+        }
+        return try changes()
+    }
+
     public init(config: EngineConfig = EngineConfig()) {
         self.config = config
         self.translator = RuleTranslator(config: config)
@@ -441,6 +457,10 @@ public final class PolicyEngine: @unchecked Sendable {
     }
 
     private func recomputeSubject(_ key: SubjectKey) {
+        if deferredSubjects != nil {
+            deferredSubjects!.insert(key)
+            return
+        }
         guard var sp = subjects[key] else { return }
         for s in sp.selectorsUsed { subjectsBySelector[s]?.remove(key) }
         sp.selectorsUsed = []
@@ -552,6 +572,7 @@ public final class PolicyEngine: @unchecked Sendable {
 
     /// An identity appeared or vanished: rebuild only its group in the subject's maps.
     private func updateIdentityGroup(_ key: SubjectKey, identity id: NumericIdentity) {
+        if deferredSubjects?.contains(key) == true { return }  // resolved in full at the batch's end
         guard var sp = subjects[key] else { return }
         let live = identities[id] != nil
         for dir in TrafficDirection.allCases {

@@ -72,6 +72,23 @@ private let policyD = cnp("client-egress", ns: "team-a", """
 struct IncrementalTests {
     let names = basePods.map(\.fullName)
 
+    @Test func batchedChangesEqualOneByOne() {
+        let batched = PolicyEngine()
+        batched.batch {
+            for (n, l) in ns { batched.setNamespace(n, labels: l) }
+            for p in basePods { batched.upsertEndpoint(p) }
+            for y in [policyA, policyB, policyC, policyD] { for p in decodePolicies(y) { batched.upsertPolicy(p) } }
+            // Changes inside the batch that undo each other leave no trace.
+            batched.upsertEndpoint(pod("default/newcomer", ["app": "newcomer"]))
+            batched.removeEndpoint(namespace: "default", name: "newcomer")
+        }
+        compare(batched, fresh(namespaces: ns, pods: basePods, policies: [policyA, policyB, policyC, policyD]), endpoints: names, "batch")
+        // And incremental changes after a batch still apply.
+        batched.upsertEndpoint(pod("default/newcomer", ["app": "newcomer"], ips: ["10.244.0.9"]))
+        compare(batched, fresh(namespaces: ns, pods: basePods + [pod("default/newcomer", ["app": "newcomer"], ips: ["10.244.0.9"])],
+                               policies: [policyA, policyB, policyC, policyD]), endpoints: names + ["default/newcomer"], "after batch")
+    }
+
     @Test func addingPoliciesOneByOne() {
         let c = Cluster(namespaces: ns, pods: basePods)
         var added: [String] = []
