@@ -7,12 +7,12 @@ public final class FieldDecoder {
 
     public init() {}
 
-    public func error(_ node: ManifestNode, _ path: String, _ message: String) {
-        diagnostics.append(ManifestDiagnostic(node.position, path: path, message))
+    public func error(_ node: ManifestNode, _ path: @autoclosure () -> String, _ message: String) {
+        diagnostics.append(ManifestDiagnostic(node.position, path: path(), message))
     }
 
-    public func error(at position: SourcePosition, _ path: String, _ message: String) {
-        diagnostics.append(ManifestDiagnostic(position, path: path, message))
+    public func error(at position: SourcePosition, _ path: @autoclosure () -> String, _ message: String) {
+        diagnostics.append(ManifestDiagnostic(position, path: path(), message))
     }
 
     /// The fields of an object; call `finish()` to report the ones nobody asked for.
@@ -21,13 +21,15 @@ public final class FieldDecoder {
         public let node: ManifestNode
         public let path: String
         var pairs: [(key: String, keyPosition: SourcePosition, value: ManifestNode)]
-        var used: Set<String> = []
+        /// Which pairs were asked for (by index: objects are small, a scan beats hashing).
+        var used: [Bool]
 
         init(decoder: FieldDecoder, node: ManifestNode, path: String, pairs: [(key: String, keyPosition: SourcePosition, value: ManifestNode)]) {
             self.decoder = decoder
             self.node = node
             self.path = path
             self.pairs = pairs
+            self.used = Array(repeating: false, count: pairs.count)
         }
 
         public func sub(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
@@ -35,9 +37,10 @@ public final class FieldDecoder {
         /// The value of `key`, or nil when absent. An explicit `null` counts as absent, as in
         /// Kubernetes' JSON decoding.
         public func take(_ key: String) -> ManifestNode? {
-            used.insert(key)
-            guard let v = pairs.first(where: { $0.key == key })?.value, !v.isNull else { return nil }
-            return v
+            guard let i = pairs.firstIndex(where: { $0.key == key }) else { return nil }
+            used[i] = true
+            let v = pairs[i].value
+            return v.isNull ? nil : v
         }
 
         public func has(_ key: String) -> Bool { pairs.contains { $0.key == key && !$0.value.isNull } }
@@ -51,18 +54,20 @@ public final class FieldDecoder {
 
         public var keys: [String] { pairs.map(\.key) }
 
-        public func ignore(_ keys: String...) { for k in keys { used.insert(k) } }
+        public func ignore(_ keys: String...) {
+            for i in pairs.indices where keys.contains(pairs[i].key) { used[i] = true }
+        }
 
         public func finish() {
-            for p in pairs where !used.contains(p.key) {
+            for (i, p) in pairs.enumerated() where !used[i] {
                 decoder.error(at: p.keyPosition, sub(p.key), "unknown field \"\(p.key)\"")
             }
         }
 
-        public func string(_ key: String) -> String? { take(key).flatMap { decoder.string($0, sub(key)) } }
-        public func bool(_ key: String) -> Bool? { take(key).flatMap { decoder.bool($0, sub(key)) } }
+        public func string(_ key: String) -> String? { take(key).flatMap { decoder.string($0, self.sub(key)) } }
+        public func bool(_ key: String) -> Bool? { take(key).flatMap { decoder.bool($0, self.sub(key)) } }
         public func int(_ key: String, in range: ClosedRange<Int>) -> Int? {
-            take(key).flatMap { decoder.int($0, sub(key), in: range) }
+            take(key).flatMap { decoder.int($0, self.sub(key), in: range) }
         }
         public func stringList(_ key: String) -> [String]? { take(key).flatMap { decoder.stringList($0, sub(key)) } }
         public func stringMap(_ key: String) -> [(String, String)]? { take(key).flatMap { decoder.stringMap($0, sub(key)) } }
@@ -80,9 +85,9 @@ public final class FieldDecoder {
         return Fields(decoder: self, node: node, path: path, pairs: pairs)
     }
 
-    public func string(_ node: ManifestNode, _ path: String) -> String? {
+    public func string(_ node: ManifestNode, _ path: @autoclosure () -> String) -> String? {
         guard case let .scalar(s, style) = node.value, !node.isNull else {
-            error(node, path, "expected a string, found \(node.kindName)")
+            error(node, path(), "expected a string, found \(node.kindName)")
             return nil
         }
         _ = style
@@ -91,27 +96,27 @@ public final class FieldDecoder {
 
     /// A string that must have been written as a string: `port: 80` in a CiliumNetworkPolicy is
     /// rejected by the API server ("must be of type string"), so Porin rejects it too.
-    public func strictString(_ node: ManifestNode, _ path: String) -> String? {
+    public func strictString(_ node: ManifestNode, _ path: @autoclosure () -> String) -> String? {
         if case let .scalar(s, .plain) = node.value, node.kindName != "string" {
-            error(node, path, "must be a string, found \(node.kindName) (write it quoted: \"\(s)\")")
+            error(node, path(), "must be a string, found \(node.kindName) (write it quoted: \"\(s)\")")
             return nil
         }
-        return string(node, path)
+        return string(node, path())
     }
 
-    public func bool(_ node: ManifestNode, _ path: String) -> Bool? {
+    public func bool(_ node: ManifestNode, _ path: @autoclosure () -> String) -> Bool? {
         if case let .scalar(s, .plain) = node.value, let b = ManifestNode.plainBool(s) { return b }
-        error(node, path, "expected true or false, found \(node.kindName)")
+        error(node, path(), "expected true or false, found \(node.kindName)")
         return nil
     }
 
-    public func int(_ node: ManifestNode, _ path: String, in range: ClosedRange<Int>) -> Int? {
+    public func int(_ node: ManifestNode, _ path: @autoclosure () -> String, in range: ClosedRange<Int>) -> Int? {
         guard case let .scalar(s, .plain) = node.value, let v = Int(s) else {
-            error(node, path, "expected an integer, found \(node.kindName)")
+            error(node, path(), "expected an integer, found \(node.kindName)")
             return nil
         }
         guard range.contains(v) else {
-            error(node, path, "\(v) is out of range \(range.lowerBound)..\(range.upperBound)")
+            error(node, path(), "\(v) is out of range \(range.lowerBound)..\(range.upperBound)")
             return nil
         }
         return v

@@ -56,8 +56,17 @@ public struct LabelSet: Hashable, Sendable, CustomStringConvertible {
     public private(set) var namespace: String?
 
     public init(_ labels: [Label]) {
-        var seen = Set<Label>()
-        self.labels = labels.filter { seen.insert($0).inserted }.sorted()
+        // Sort, then drop adjacent duplicates (cheaper than hashing every label).
+        var sorted = labels.sorted()
+        if sorted.count > 1 {
+            var w = 1
+            for r in 1..<sorted.count where sorted[r] != sorted[w - 1] {
+                sorted[w] = sorted[r]
+                w += 1
+            }
+            sorted.removeLast(sorted.count - w)
+        }
+        self.labels = sorted
         self.cidrPrefixes = self.labels.compactMap { $0.source == LabelSource.cidr ? IPPrefix($0.key.replacingDashesInV6(), allowBareIP: true) : nil }
         self.keyHashes = self.labels.map { $0.key.hashValue }
         self.namespace = self.labels.first { $0.source == LabelSource.k8s && $0.key == "io.kubernetes.pod.namespace" }?.value

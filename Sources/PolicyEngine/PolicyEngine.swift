@@ -84,14 +84,16 @@ public final class PolicyEngine: @unchecked Sendable {
     private var rules: [Int: StoredRule] = [:]
     private var nextRuleID = 0
     /// Rules whose subject pins a namespace, by namespace; the rest apply anywhere.
-    private var rulesByNamespace: [String: Set<Int>] = [:]
-    private var globalRules: Set<Int> = []
+    private var rulesByNamespace: [String: [Int]] = [:]  // sorted (rule IDs only grow)
+    private var globalRules: [Int] = []
     private var selectorCache = SelectorCache()
     /// Every live identity and its labels (reserved, pods, CIDR prefixes).
     public private(set) var identities: [NumericIdentity: LabelSet] = ReservedIdentity.labels
     private var subjects: [SubjectKey: SubjectPolicy] = [:]
     private var subjectRefs: [SubjectKey: Int] = [:]
-    private var subjectsBySelector: [SelectorID: Set<SubjectKey>] = [:]
+    /// The rules whose contributions use a selector: when the selector gains or loses an
+    /// identity, the subjects of these rules update that identity's keys.
+    private var rulesBySelector: [SelectorID: Set<Int>] = [:]
     /// Pod identities and subjects by namespace, so that namespaced selectors and rules only look
     /// at their own namespace.
     private var identitiesByNamespace: [String: Set<NumericIdentity>] = [:]
@@ -248,13 +250,15 @@ public final class PolicyEngine: @unchecked Sendable {
         }
         let stored = StoredRule(policy: t.policy, subject: t.subject, ingress: section(t.ingress), egress: section(t.egress))
         rules[id] = stored
-        if let ns = t.subject?.pinnedNamespace { rulesByNamespace[ns, default: []].insert(id) } else { globalRules.insert(id) }
+        if let ns = t.subject?.pinnedNamespace { rulesByNamespace[ns, default: []].append(id) } else { globalRules.append(id) }
+        for sec in [stored.ingress, stored.egress] { for c in sec?.contributions ?? [] { for p in c.peers { rulesBySelector[p, default: []].insert(id) } } }
         return id
     }
 
     private func unindexRule(_ id: Int) {
         guard let r = rules.removeValue(forKey: id) else { return }
-        if let ns = r.subject?.pinnedNamespace { rulesByNamespace[ns]?.remove(id) } else { globalRules.remove(id) }
+        if let ns = r.subject?.pinnedNamespace { rulesByNamespace[ns]?.removeAll { $0 == id } } else { globalRules.removeAll { $0 == id } }
+        for sec in [r.ingress, r.egress] { for c in sec?.contributions ?? [] { for p in c.peers { rulesBySelector[p]?.remove(id) } } }
     }
 
     private func releaseRuleSelectors(_ r: StoredRule) {
@@ -296,7 +300,7 @@ public final class PolicyEngine: @unchecked Sendable {
 
     private func releaseSelector(_ id: SelectorID) {
         guard let spec = selectorCache.release(id) else { return }
-        subjectsBySelector[id] = nil
+        rulesBySelector[id] = nil
         for r in spec.requirements where r.prefix != nil { releaseCIDR(r.prefix!) }
     }
 
@@ -350,18 +354,21 @@ public final class PolicyEngine: @unchecked Sendable {
         identities[id] = labels
         if let ns = labels.namespace { identitiesByNamespace[ns, default: []].insert(id) }
         let hits = selectorCache.addIdentity(id, labels)
-        var affected = Set<SubjectKey>()
-        for s in hits { affected.formUnion(subjectsBySelector[s] ?? []) }
-        for key in affected { updateIdentityGroup(key, identity: id) }
+        for key in subjectsUsing(hits) { updateIdentityGroup(key, identity: id) }
+    }
+
+    /// The subjects whose resolved policy uses any of `selectors`.
+    private func subjectsUsing(_ selectors: [SelectorID]) -> Set<SubjectKey> {
+        var ruleIDs = Set<Int>()
+        for s in selectors { ruleIDs.formUnion(rulesBySelector[s] ?? []) }
+        return subjectsSelected(by: Array(ruleIDs))
     }
 
     private func removeIdentity(_ id: NumericIdentity) {
         guard let labels = identities.removeValue(forKey: id) else { return }
         if let ns = labels.namespace { identitiesByNamespace[ns]?.remove(id) }
         let hits = selectorCache.removeIdentity(id, labels)
-        var affected = Set<SubjectKey>()
-        for s in hits { affected.formUnion(subjectsBySelector[s] ?? []) }
-        for key in affected { updateIdentityGroup(key, identity: id) }
+        for key in subjectsUsing(hits) { updateIdentityGroup(key, identity: id) }
     }
 
     // MARK: Named ports
@@ -412,16 +419,22 @@ public final class PolicyEngine: @unchecked Sendable {
         if n > 1 { subjectRefs[key] = n - 1; return }
         subjectRefs[key] = nil
         if let sp = subjects.removeValue(forKey: key) {
-            for s in sp.selectorsUsed { subjectsBySelector[s]?.remove(key) }
             if let ns = sp.labels.namespace { subjectsByNamespace[ns]?.remove(key) }
         }
     }
 
     private func selectingRules(_ labels: LabelSet, namespace: String?) -> [Int] {
         let ns = namespace ?? labels.labels.first { $0.source == LabelSource.k8s && $0.key == "io.kubernetes.pod.namespace" }?.value
-        var candidates = globalRules
-        if let ns, let r = rulesByNamespace[ns] { candidates.formUnion(r) }
-        return candidates.sorted().filter { rules[$0]?.subject?.matches(labels) ?? false }
+        // Merge the two sorted lists, keeping rule order (a policy's rules stay adjacent).
+        let local = ns.flatMap { rulesByNamespace[$0] } ?? []
+        var out: [Int] = []
+        var i = 0, j = 0
+        while i < globalRules.count || j < local.count {
+            let id: Int
+            if j >= local.count || (i < globalRules.count && globalRules[i] < local[j]) { id = globalRules[i]; i += 1 } else { id = local[j]; j += 1 }
+            if rules[id]?.subject?.matches(labels) ?? false { out.append(id) }
+        }
+        return out
     }
 
     static func staticKeyTriples(_ ports: [PortSpec]?) -> [(UInt8, UInt16, UInt8)] {
@@ -462,8 +475,6 @@ public final class PolicyEngine: @unchecked Sendable {
             return
         }
         guard var sp = subjects[key] else { return }
-        for s in sp.selectorsUsed { subjectsBySelector[s]?.remove(key) }
-        sp.selectorsUsed = []
         sp.errors = []
         let selecting = selectingRules(sp.labels, namespace: nil)
         let isInit = sp.labels.contains(source: LabelSource.reserved, key: "init")
@@ -489,7 +500,6 @@ public final class PolicyEngine: @unchecked Sendable {
                     for c in s.contributions {
                         dp.contributions.append(SubjectContribution(peers: c.peers, wildcard: c.wildcard,
                                                                     keys: c.staticKeys ?? keyTriples(c.ports, direction: dir, subject: key), entry: c.entry))
-                        sp.selectorsUsed.formUnion(c.peers)
                     }
                 }
                 if !dp.defaultDeny {
@@ -505,7 +515,6 @@ public final class PolicyEngine: @unchecked Sendable {
             materialize(&dp, direction: dir, errors: &sp.errors)
             if dir == .ingress { sp.ingress = dp } else { sp.egress = dp }
         }
-        for s in sp.selectorsUsed { subjectsBySelector[s, default: []].insert(key) }
         subjects[key] = sp
     }
 

@@ -48,18 +48,20 @@ public struct SelectorRequirement: Hashable, Sendable, Comparable {
             case .doesNotExist, .notIn: return !inside
             }
         }
-        let hashes = set.keyHashes
-        for i in hashes.indices where hashes[i] == keyHash {
-            let l = set.labels[i]
-            guard concerns(l) else { continue }
-            switch op {
-            case .in: if values.contains(l.value) { return true }
-            case .notIn: if values.contains(l.value) { return false }
-            case .exists: return true
-            case .doesNotExist: return false
+        return set.labels.withUnsafeBufferPointer { labels in
+            set.keyHashes.withUnsafeBufferPointer { hashes in
+                for i in 0..<hashes.count where hashes[i] == keyHash {
+                    guard labels[i].key == key, source == LabelSource.any || labels[i].source == source else { continue }
+                    switch op {
+                    case .in: if values.contains(labels[i].value) { return true }
+                    case .notIn: if values.contains(labels[i].value) { return false }
+                    case .exists: return true
+                    case .doesNotExist: return false
+                    }
+                }
+                return op == .notIn || op == .doesNotExist
             }
         }
-        return op == .notIn || op == .doesNotExist
     }
 
     public var description: String {
@@ -94,8 +96,10 @@ public struct EndpointSelectorSpec: Hashable, Sendable, CustomStringConvertible 
     public var isWildcard: Bool { requirements.isEmpty }
 
     public func matches(_ labels: LabelSet) -> Bool {
-        for r in requirements where !r.matches(labels) { return false }
-        return true
+        requirements.withUnsafeBufferPointer { reqs in
+            for i in 0..<reqs.count where !reqs[i].matches(labels) { return false }
+            return true
+        }
     }
 
     /// Splits a written key into (source, key): `k8s:app` → (k8s, app); `app` → (any, app).

@@ -58,7 +58,6 @@ public struct SubjectPolicy: Sendable {
     public internal(set) var egress = DirectionPolicy()
     /// Problems found while merging rules (e.g. conflicting L7 parsers on one port).
     public internal(set) var errors: [String] = []
-    var selectorsUsed: Set<SelectorID> = []
 
     public func direction(_ d: TrafficDirection) -> DirectionPolicy { d == .ingress ? ingress : egress }
 }

@@ -51,6 +51,19 @@ func loadManifests(_ paths: [String], into scenario: inout PolicyScenario) throw
     return problems
 }
 
+/// With PORIN_TIMING set, prints how long each phase of a command took (to stderr).
+final class PhaseTimer {
+    let enabled: Bool
+    var last = ContinuousClock.now
+    init(enabled: Bool) { self.enabled = enabled }
+    func lap(_ name: String) {
+        guard enabled else { return }
+        let now = ContinuousClock.now
+        printError("timing: \(name) \(now - last)")
+        last = now
+    }
+}
+
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json
 }
@@ -101,24 +114,32 @@ struct PolicyCommand: ParsableCommand {
             let reader = FileSystemReader()
             for path in try expandPaths(files) {
                 do {
+                    let timer = PhaseTimer(enabled: ProcessInfo.processInfo.environment["PORIN_TIMING"] != nil)
                     let text = try reader.read(path)
                     let docs: [ManifestNode]
                     do { docs = try ManifestLoader.documents(text: text, file: path) } catch { throw ScenarioLoadError(diagnostics: error.diagnostics) }
+                    timer.lap("parse")
                     if PolicyTestFileLoader.isManifest(docs) {
                         // Lab folders mix manifests with test files; `policy test DIR/*.yaml` runs the tests.
                         printError("\(path): skipped: Kubernetes manifests, not a policy test file")
                         continue
                     }
                     let scenario = try PolicyTestFileLoader.load(path: path, text: text, documents: docs, reader: reader)
+                    timer.lap("decode")
                     let runner = try PolicyScenarioRunner(scenario)
+                    timer.lap("resolve")
                     let results = try runner.run()
+                    timer.lap("queries")
                     allResults += results
                     if output == .json {
-                        for r in results { print(PolicyReport.json(r).text) }
+                        var out: [UInt8] = []
+                        for r in results { PolicyReport.json(r).write(into: &out); out.append(0x0A) }
+                        FileHandle.standardOutput.write(Data(out))
                     } else {
                         print("# \(path)")
                         print(PolicyReport.table(results), terminator: "")
                     }
+                    timer.lap("output")
                 } catch let e as ScenarioLoadError {
                     invalid = true
                     printError(e.description)
