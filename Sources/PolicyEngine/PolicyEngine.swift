@@ -450,20 +450,16 @@ public final class PolicyEngine: @unchecked Sendable {
         return out
     }
 
-    /// The key triples of a rule's ports for one subject (named ports resolved).
+    /// The key triples of a rule's ports for one subject: the static ones plus named ports
+    /// resolved against the subject's own ports (ingress) or the cluster's (egress).
     private func keyTriples(_ ports: [PortSpec]?, direction: TrafficDirection, subject: SubjectKey) -> [(UInt8, UInt16, UInt8)] {
         guard let ports else { return [(0, 0, 0)] }
-        var out: [(UInt8, UInt16, UInt8)] = []
-        for p in ports {
-            switch p {
-            case let .allPorts(proto): out.append((proto, 0, 0))
-            case let .numeric(proto, s, e): for (port, len) in portRangeBlocks(s, e) { out.append((proto, port, len)) }
-            case let .named(proto, name):
-                if direction == .ingress {
-                    for np in subject.namedPorts where np.name == name && np.proto == proto { out.append((proto, np.port, 16)) }
-                } else {
-                    for np in (clusterNamedPorts[name] ?? [:]).keys where np.proto == proto { out.append((proto, np.port, 16)) }
-                }
+        var out = Self.staticKeyTriples(ports)
+        for case let .named(proto, name) in ports {
+            if direction == .ingress {
+                for np in subject.namedPorts where np.name == name && np.proto == proto { out.append((proto, np.port, 16)) }
+            } else {
+                for np in (clusterNamedPorts[name] ?? [:]).keys where np.proto == proto { out.append((proto, np.port, 16)) }
             }
         }
         return out

@@ -64,6 +64,29 @@ final class PhaseTimer {
     }
 }
 
+/// Policies and workloads named on the command line (`verdict`, `map`).
+struct ScenarioOptions: ParsableArguments {
+    @Option(name: .shortAndLong, parsing: .upToNextOption, help: "Policy manifests (files or directories).")
+    var file: [String] = []
+    @Option(parsing: .upToNextOption, help: "Workload manifests: Namespaces, Pods, Deployments, Services.")
+    var workloads: [String] = []
+    @Option(name: .customLong("cluster-name"), help: "Cluster name of the endpoints' identities.")
+    var clusterName = "default"
+
+    /// Loads every file; prints all errors and exits 2 if any file is invalid.
+    func load() throws -> PolicyScenario {
+        var scenario = PolicyScenario()
+        scenario.clusterName = clusterName
+        var problems = try loadManifests(file, into: &scenario)
+        problems += try loadManifests(workloads, into: &scenario)
+        if !problems.isEmpty {
+            printError(problems.map(\.description).joined(separator: "\n"))
+            throw ExitCode(2)
+        }
+        return scenario
+    }
+}
+
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json
 }
@@ -156,10 +179,7 @@ struct PolicyCommand: ParsableCommand {
 
     struct Verdict: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Evaluate one flow against policies and workloads.")
-        @Option(name: .shortAndLong, parsing: .upToNextOption, help: "Policy manifests (files or directories).")
-        var file: [String] = []
-        @Option(parsing: .upToNextOption, help: "Workload manifests: Namespaces, Pods, Deployments, Services.")
-        var workloads: [String] = []
+        @OptionGroup var scenarioOptions: ScenarioOptions
         @Option(help: "Source: endpoint (name or namespace/name), entity, IP or CIDR.")
         var from: String
         @Option(help: "Destination: endpoint, entity, IP or CIDR.")
@@ -170,8 +190,6 @@ struct PolicyCommand: ParsableCommand {
         var proto: String = "TCP"
         @Option(help: "Evaluate only one side: egress or ingress.")
         var direction: String?
-        @Option(name: .customLong("cluster-name"), help: "Cluster name of the endpoints' identities.")
-        var clusterName = "default"
         @Option(name: .shortAndLong, help: "Output: table or json.")
         var output: OutputFormat = .table
 
@@ -188,14 +206,7 @@ struct PolicyCommand: ParsableCommand {
         }
 
         func run() throws {
-            var scenario = PolicyScenario()
-            scenario.clusterName = clusterName
-            var problems = try loadManifests(file, into: &scenario)
-            problems += try loadManifests(workloads, into: &scenario)
-            if !problems.isEmpty {
-                printError(problems.map(\.description).joined(separator: "\n"))
-                throw ExitCode(2)
-            }
+            var scenario = try scenarioOptions.load()
             let p = proto.uppercased() == "ICMPV6" ? "ICMPv6" : proto.uppercased()
             let defaultPort = p == "ICMP" ? 8 : 128
             scenario.queries = [PolicyQuery(name: "query", from: from, to: to, port: port ?? defaultPort, proto: p,
@@ -213,26 +224,14 @@ struct PolicyCommand: ParsableCommand {
 
     struct PolicyMap: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "map", abstract: "Show an endpoint's computed policy-map entries (like `cilium bpf policy get`).")
-        @Option(name: .shortAndLong, parsing: .upToNextOption, help: "Policy manifests (files or directories).")
-        var file: [String] = []
-        @Option(parsing: .upToNextOption, help: "Workload manifests: Namespaces, Pods, Deployments, Services.")
-        var workloads: [String] = []
+        @OptionGroup var scenarioOptions: ScenarioOptions
         @Option(help: "The endpoint, as namespace/name.")
         var endpoint: String
-        @Option(name: .customLong("cluster-name"), help: "Cluster name of the endpoints' identities.")
-        var clusterName = "default"
         @Option(name: .shortAndLong, help: "Output: table or json.")
         var output: OutputFormat = .table
 
         func run() throws {
-            var scenario = PolicyScenario()
-            scenario.clusterName = clusterName
-            var problems = try loadManifests(file, into: &scenario)
-            problems += try loadManifests(workloads, into: &scenario)
-            if !problems.isEmpty {
-                printError(problems.map(\.description).joined(separator: "\n"))
-                throw ExitCode(2)
-            }
+            let scenario = try scenarioOptions.load()
             let runner: PolicyScenarioRunner
             do { runner = try PolicyScenarioRunner(scenario) } catch { printError(error.description); throw ExitCode(2) }
             guard case let .endpoint(name, _)? = runner.resolve(endpoint) else {
