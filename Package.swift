@@ -24,6 +24,13 @@ let package = Package(
         .target(name: "PolicyAPI", dependencies: ["CLibYAML"]),
         // Labels, selectors, identities, selector cache, resolution into policy-map entries, lookup.
         .target(name: "PolicyEngine", dependencies: ["PolicyAPI"]),
+        // libbpf from the system (Debian libbpf-dev), the ABI header shared with bpf/*.c,
+        // namespace plumbing, and the datapath's loader, map writer and event reader.
+        .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        .target(name: "DatapathABI"),
+        .target(name: "CNetnsShim"),
+        .target(name: "Netns", dependencies: ["CNetnsShim"]),
+        .target(name: "Datapath", dependencies: ["CLibBPF", "DatapathABI", "PolicyEngine", "PolicyAPI"]),
         // Policy test files: workloads + policies + queries evaluated by the engine, offline.
         .target(name: "PolicyCheck", dependencies: ["PolicyAPI", "PolicyEngine"]),
         .executableTarget(
@@ -41,6 +48,8 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "PolicyAPI", "PolicyEngine"]),
+        // Root-only: real namespaces, veths, BPF programs and packets.
+        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine", "DatapathABI"]),
     ],
     swiftLanguageModes: [.v6]
 )

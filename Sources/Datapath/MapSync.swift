@@ -1,0 +1,147 @@
+// Writes the engine's decisions into the datapath's maps: endpoints, the ipcache and each
+// endpoint's policy entries (diffed, so that an update touches only the keys that changed and
+// the next packet already sees the new policy).
+import CLibBPF
+import DatapathABI
+import PolicyAPI
+import PolicyEngine
+
+/// A local endpoint as the datapath sees it.
+public struct DatapathEndpoint: Hashable, Sendable {
+    public var id: UInt16
+    public var identity: NumericIdentity
+    public var address: IPAddress
+    public var hostIfindex: Int32
+    public var podMAC: [UInt8]
+    public var hostMAC: [UInt8]
+    public init(id: UInt16, identity: NumericIdentity, address: IPAddress, hostIfindex: Int32, podMAC: [UInt8], hostMAC: [UInt8]) {
+        self.id = id
+        self.identity = identity
+        self.address = address
+        self.hostIfindex = hostIfindex
+        self.podMAC = podMAC
+        self.hostMAC = hostMAC
+    }
+}
+
+/// What a policy-map entry written by Porin stands for (for attributing verdict events).
+public struct WrittenEntry: Sendable {
+    public var endpoint: UInt16
+    public var direction: TrafficDirection
+    public var key: PolicyKey
+    public var entry: PolicyEntry
+}
+
+public final class DatapathMaps: @unchecked Sendable {
+    public let object: DatapathObject
+    /// The keys written for each endpoint, with their entry ids.
+    private var written: [UInt16: [porin_policy_key_wrapper: (UInt32, WrittenEntry)]] = [:]
+    private var nextEntryID: UInt32 = 1
+    public private(set) var entries: [UInt32: WrittenEntry] = [:]
+
+    public init(object: DatapathObject) { self.object = object }
+
+    static func be16(_ v: UInt16) -> UInt16 { v.bigEndian }
+    static func be32(_ v: UInt32) -> UInt32 { v.bigEndian }
+    static func mac6(_ m: [UInt8]) -> (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) {
+        (m[0], m[1], m[2], m[3], m[4], m[5])
+    }
+
+    public func setAggregation(_ level: UInt32) throws {
+        try object.config.update(UInt32(0), porin_config(aggregation: level, host_identity: ReservedIdentity.host))
+    }
+
+    public func upsertEndpoint(_ ep: DatapathEndpoint) throws {
+        var v = porin_endpoint_value()
+        v.endpoint_id = ep.id
+        v.identity = ep.identity
+        v.addr_be = Self.be32(ep.address.v4)
+        v.mac = Self.mac6(ep.podMAC)
+        v.host_mac = Self.mac6(ep.hostMAC)
+        try object.endpoints.update(UInt32(bitPattern: ep.hostIfindex), v)
+        var c = porin_ipcache_value()
+        c.identity = ep.identity
+        c.endpoint_id = ep.id
+        c.ifindex = UInt32(bitPattern: ep.hostIfindex)
+        c.mac = Self.mac6(ep.podMAC)
+        try object.ipcache.update(porin_ipcache_key(prefixlen: 32, addr_be: Self.be32(ep.address.v4)), c)
+    }
+
+    public func removeEndpoint(_ ep: DatapathEndpoint) {
+        object.endpoints.delete(UInt32(bitPattern: ep.hostIfindex))
+        object.ipcache.delete(porin_ipcache_key(prefixlen: 32, addr_be: Self.be32(ep.address.v4)))
+        syncPolicy(endpoint: ep.id, policy: nil)
+    }
+
+    /// An ipcache prefix that is not a local endpoint (policy CIDRs, the host, remote pods).
+    public func setPrefix(_ prefix: IPPrefix, identity: NumericIdentity) throws {
+        var c = porin_ipcache_value()
+        c.identity = identity
+        try object.ipcache.update(porin_ipcache_key(prefixlen: UInt32(prefix.length), addr_be: Self.be32(prefix.address.v4)), c)
+    }
+
+    public func removePrefix(_ prefix: IPPrefix) {
+        object.ipcache.delete(porin_ipcache_key(prefixlen: UInt32(prefix.length), addr_be: Self.be32(prefix.address.v4)))
+    }
+
+    static func key(_ k: PolicyKey, endpoint: UInt16, egress: Bool) -> porin_policy_key {
+        porin_policy_key(prefixlen: UInt32(PORIN_POLICY_STATIC_PREFIX) + UInt32(k.prefixLength), identity: k.identity,
+                         endpoint_id: endpoint, egress: egress ? 1 : 0, protocol: k.proto, dport_be: be16(k.port))
+    }
+
+    /// Makes the endpoint's policy entries in the map equal to `policy`'s (nil removes them all).
+    @discardableResult
+    public func syncPolicy(endpoint: UInt16, policy: SubjectPolicy?) -> (written: Int, deleted: Int) {
+        var desired: [porin_policy_key_wrapper: WrittenEntry] = [:]
+        if let policy {
+            for dir in TrafficDirection.allCases {
+                for e in policy.direction(dir).table.allEntries {
+                    desired[porin_policy_key_wrapper(Self.key(e.key, endpoint: endpoint, egress: dir == .egress))] =
+                        WrittenEntry(endpoint: endpoint, direction: dir, key: e.key, entry: e.entry)
+                }
+            }
+        }
+        var current = written[endpoint] ?? [:]
+        var deleted = 0, wrote = 0
+        for (k, (id, _)) in current where desired[k] == nil {
+            object.policy.delete(k.key)
+            entries[id] = nil
+            current[k] = nil
+            deleted += 1
+        }
+        for (k, w) in desired {
+            if let (id, old) = current[k], old.entry == w.entry { entries[id] = w; continue }
+            let id = nextEntryID
+            nextEntryID &+= 1
+            var v = porin_policy_value()
+            v.lpm_length = UInt8(w.key.prefixLength)
+            v.flags = (w.entry.deny ? UInt8(PORIN_POLICY_DENY) : 0) | (w.entry.redirect != nil ? UInt8(PORIN_POLICY_REDIRECT) : 0)
+            v.proxy_port_be = 0  // proxies arrive with the DNS proxy; until then redirects are plain allows
+            v.entry_id = id
+            do {
+                try object.policy.update(k.key, v)
+                if let (oldID, _) = current[k] { entries[oldID] = nil }
+                current[k] = (id, w)
+                entries[id] = w
+                wrote += 1
+            } catch {
+                // A full map keeps the old entry; the next sync retries.
+            }
+        }
+        written[endpoint] = current.isEmpty ? nil : current
+        return (wrote, deleted)
+    }
+}
+
+/// `porin_policy_key` as a dictionary key (C structs are not Hashable).
+public struct porin_policy_key_wrapper: Hashable {
+    public var key: porin_policy_key
+    public init(_ k: porin_policy_key) { key = k }
+    public static func == (a: Self, b: Self) -> Bool {
+        a.key.prefixlen == b.key.prefixlen && a.key.identity == b.key.identity && a.key.endpoint_id == b.key.endpoint_id
+            && a.key.egress == b.key.egress && a.key.protocol == b.key.protocol && a.key.dport_be == b.key.dport_be
+    }
+    public func hash(into h: inout Hasher) {
+        h.combine(key.prefixlen); h.combine(key.identity); h.combine(key.endpoint_id); h.combine(key.egress); h.combine(key.protocol); h.combine(key.dport_be)
+    }
+}

@@ -1,0 +1,380 @@
+// Porin's endpoint datapath: tc programs on the host side of each pod's veth.
+//  - from_container (tc ingress: packets leaving the pod): source validation, connection
+//    tracking, the source's egress policy, and for a local destination its ingress policy and
+//    delivery straight into the destination pod (bpf_redirect_peer);
+//  - to_container (tc egress: packets entering the pod from the node's stack, i.e. from the
+//    host, the world or a proxy): connection tracking and the pod's ingress policy.
+// Every decision is reported into the ring buffer as Cilium's monitor events.
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "../Sources/DatapathABI/include/porin_datapath.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__type(key, struct porin_policy_key);
+	__type(value, struct porin_policy_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__type(key, struct porin_ipcache_key);
+	__type(value, struct porin_ipcache_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_ipcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct porin_endpoint_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct porin_ct_key);
+	__type(value, struct porin_ct_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct porin_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_events SEC(".maps");
+
+#define WORLD_IDENTITY 2
+#define ICMP_ECHOREPLY 0
+#define ICMP_ECHO 8
+
+/* The ICMP header (linux/icmp.h pulls in libc headers that do not build for BPF). */
+struct icmp_echo_hdr {
+	__u8 type;
+	__u8 code;
+	__u16 checksum;
+	__u16 id;
+	__u16 sequence;
+};
+
+/* What the parser learns about a packet. */
+struct packet {
+	__u32 saddr;
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+	__u8 protocol;
+	__u8 tcp_flags;
+	__u16 pad;
+};
+
+static __always_inline int parse(struct __sk_buff *skb, struct packet *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end)
+		return -PORIN_DROP_INVALID_PACKET;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return eth->h_proto == bpf_htons(ETH_P_ARP) ? 1 : -PORIN_DROP_UNSUPPORTED_L3;
+	struct iphdr *ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > end || ip->ihl < 5)
+		return -PORIN_DROP_INVALID_PACKET;
+	if (ip->frag_off & bpf_htons(0x3FFF))
+		return -PORIN_DROP_FRAG_NOT_SUPPORTED;
+	p->saddr = ip->saddr;
+	p->daddr = ip->daddr;
+	p->protocol = ip->protocol;
+	p->sport = 0;
+	p->dport = 0;
+	p->tcp_flags = 0;
+	void *l4 = (void *)ip + ip->ihl * 4;
+	switch (ip->protocol) {
+	case IPPROTO_TCP: {
+		struct tcphdr *t = l4;
+		if ((void *)(t + 1) > end)
+			return -PORIN_DROP_CT_INVALID_HEADER;
+		p->sport = t->source;
+		p->dport = t->dest;
+		p->tcp_flags = ((__u8 *)t)[13];
+		break;
+	}
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP: {
+		struct udphdr *u = l4;
+		if ((void *)(u + 1) > end)
+			return -PORIN_DROP_CT_INVALID_HEADER;
+		p->sport = u->source;
+		p->dport = u->dest;
+		break;
+	}
+	case IPPROTO_ICMP: {
+		struct icmp_echo_hdr *c = l4;
+		if ((void *)(c + 1) > end)
+			return -PORIN_DROP_CT_INVALID_HEADER;
+		/* ICMP rules put the type in the port; echo id keeps ping flows apart. */
+		p->dport = bpf_htons(c->type);
+		p->sport = c->type == ICMP_ECHO || c->type == ICMP_ECHOREPLY ? c->id : 0;
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
+static __always_inline __u32 config_aggregation(void)
+{
+	__u32 k = 0;
+	struct porin_config *c = bpf_map_lookup_elem(&porin_config, &k);
+	return c ? c->aggregation : PORIN_AGGREGATE_MEDIUM;
+}
+
+static __always_inline void emit(struct __sk_buff *skb, __u8 type, __u8 subtype, __u16 ep, __u32 src_id, __u32 dst_id,
+				 __u8 vflags, __u8 reason, __s32 verdict, __u32 entry)
+{
+	struct porin_event *e = bpf_ringbuf_reserve(&porin_events, sizeof(*e), 0);
+	if (!e)
+		return;
+	e->type = type;
+	e->subtype = subtype;
+	e->endpoint_id = ep;
+	e->src_identity = src_id;
+	e->dst_identity = dst_id;
+	e->ifindex = skb->ifindex;
+	e->verdict_flags = vflags;
+	e->trace_reason = reason;
+	e->proxy_port = verdict > 0 ? (__u16)verdict : 0;
+	e->verdict = verdict;
+	e->entry_id = entry;
+	e->orig_len = skb->len;
+	e->pad = 0;
+	e->ktime_ns = bpf_ktime_get_ns();
+	__u32 n = skb->len < PORIN_EVENT_CAPTURE ? skb->len : PORIN_EVENT_CAPTURE;
+	e->cap_len = n;
+	if (n == 0 || bpf_skb_load_bytes(skb, 0, e->data, n & (PORIN_EVENT_CAPTURE - 1 | PORIN_EVENT_CAPTURE)) < 0)
+		e->cap_len = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* The policy lookup of bpf/lib/policy.h, over one LPM trie. Returns the verdict: 0 allow,
+ * > 0 redirect to that proxy port, < 0 -drop reason; sets the match type and entry. */
+static __always_inline int policy_lookup(__u16 ep, __u8 egress, __u32 peer, struct packet *p, __u8 *match, __u32 *entry)
+{
+	struct porin_policy_key k = {
+		.prefixlen = PORIN_POLICY_STATIC_PREFIX + 8 + 16,
+		.identity = peer,
+		.endpoint_id = ep,
+		.egress = egress,
+		.protocol = p->protocol,
+		.dport_be = p->dport,
+	};
+	struct porin_policy_value *l3 = bpf_map_lookup_elem(&porin_policy, &k);
+	k.identity = 0;
+	struct porin_policy_value *l4 = bpf_map_lookup_elem(&porin_policy, &k);
+	struct porin_policy_value *v = l3;
+	int is_l3 = 1;
+	if (l4 && (!l3 || l4->lpm_length > l3->lpm_length)) {
+		v = l4;
+		is_l3 = 0;
+	}
+	if (!v) {
+		*match = PORIN_MATCH_NONE;
+		*entry = 0;
+		return -PORIN_DROP_POLICY;
+	}
+	__u8 len = v->lpm_length;
+	if (len == 0)
+		*match = is_l3 ? PORIN_MATCH_L3_ONLY : PORIN_MATCH_ALL;
+	else if (len == 8)
+		*match = is_l3 ? PORIN_MATCH_L3_PROTO : PORIN_MATCH_PROTO_ONLY;
+	else
+		*match = is_l3 ? PORIN_MATCH_L3_L4 : PORIN_MATCH_L4_ONLY;
+	*entry = v->entry_id;
+	if (v->flags & PORIN_POLICY_DENY)
+		return -PORIN_DROP_POLICY_DENY;
+	if (v->flags & PORIN_POLICY_REDIRECT)
+		return bpf_ntohs(v->proxy_port_be);
+	return 0;
+}
+
+enum ct_state { CT_NEW = 0, CT_ESTABLISHED = 1, CT_REPLY = 2 };
+
+static __always_inline int ct_lookup(struct packet *p, __u32 src_identity, int *report)
+{
+	struct porin_ct_key fwd = { .saddr_be = p->saddr, .daddr_be = p->daddr, .sport_be = p->sport,
+				    .dport_be = p->dport, .protocol = p->protocol };
+	__u64 now = bpf_ktime_get_ns();
+	__u32 aggregate = config_aggregation();
+	struct porin_ct_value *v = bpf_map_lookup_elem(&porin_ct, &fwd);
+	if (v) {
+		__u8 seen = v->tx_flags_seen | p->tcp_flags;
+		/* Report a packet of a known connection when asked to, or when it brings new TCP flags. */
+		*report = aggregate == PORIN_AGGREGATE_NONE || seen != v->tx_flags_seen || (p->tcp_flags & 0x05);
+		v->tx_flags_seen = seen;
+		v->last_seen_ns = now;
+		return CT_ESTABLISHED;
+	}
+	struct porin_ct_key rev = { .saddr_be = p->daddr, .daddr_be = p->saddr, .sport_be = p->dport,
+				    .dport_be = p->sport, .protocol = p->protocol };
+	if (p->protocol == IPPROTO_ICMP) {
+		/* An echo reply answers the echo request with the same id. */
+		rev.sport_be = p->sport;
+		rev.dport_be = bpf_htons(ICMP_ECHO);
+	}
+	v = bpf_map_lookup_elem(&porin_ct, &rev);
+	if (v) {
+		__u8 seen = v->rx_flags_seen | p->tcp_flags;
+		*report = aggregate == PORIN_AGGREGATE_NONE || seen != v->rx_flags_seen || (p->tcp_flags & 0x05);
+		v->rx_flags_seen = seen;
+		v->flags |= PORIN_CT_SEEN_REPLY;
+		v->last_seen_ns = now;
+		return CT_REPLY;
+	}
+	*report = 1;
+	return CT_NEW;
+}
+
+static __always_inline void ct_create(struct packet *p, __u32 src_identity)
+{
+	struct porin_ct_key fwd = { .saddr_be = p->saddr, .daddr_be = p->daddr, .sport_be = p->sport,
+				    .dport_be = p->dport, .protocol = p->protocol };
+	struct porin_ct_value v = { .last_seen_ns = bpf_ktime_get_ns(), .tx_flags_seen = p->tcp_flags,
+				    .src_identity = src_identity };
+	bpf_map_update_elem(&porin_ct, &fwd, &v, BPF_ANY);
+}
+
+/* Policy for one direction of one endpoint: verdict events and drops as Cilium reports them. */
+static __always_inline int enforce(struct __sk_buff *skb, struct packet *p, __u16 ep, __u8 egress, __u32 peer,
+				   __u32 src_id, __u32 dst_id, int state)
+{
+	__u8 match = 0;
+	__u32 entry = 0;
+	int verdict = policy_lookup(ep, egress, peer, p, &match, &entry);
+	__u8 vflags = (egress ? PORIN_VERDICT_EGRESS : PORIN_VERDICT_INGRESS) | (match << 3);
+	if (verdict < 0 || state == CT_NEW)
+		emit(skb, PORIN_EVENT_POLICY_VERDICT, 0, ep, src_id, dst_id, vflags, 0, verdict, entry);
+	if (verdict < 0)
+		emit(skb, PORIN_EVENT_DROP, (__u8)(-verdict), ep, src_id, dst_id, vflags, 0, verdict, entry);
+	return verdict;
+}
+
+SEC("tc")
+int from_container(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex;
+	struct porin_endpoint_value *src_ep = bpf_map_lookup_elem(&porin_endpoints, &ifindex);
+	if (!src_ep)
+		return TC_ACT_OK;
+	__u16 ep = src_ep->endpoint_id;
+	__u32 src_id = src_ep->identity;
+	struct packet p = {};
+	int r = parse(skb, &p);
+	if (r == 1)
+		return TC_ACT_OK; /* ARP */
+	if (r < 0) {
+		emit(skb, PORIN_EVENT_DROP, (__u8)(-r), ep, src_id, 0, 0, 0, r, 0);
+		return TC_ACT_SHOT;
+	}
+	if (p.saddr != src_ep->addr_be) {
+		emit(skb, PORIN_EVENT_DROP, PORIN_DROP_INVALID_SOURCE_IP, ep, src_id, 0, 0, 0, -PORIN_DROP_INVALID_SOURCE_IP, 0);
+		return TC_ACT_SHOT;
+	}
+	struct porin_ipcache_key ck = { .prefixlen = 32, .addr_be = p.daddr };
+	struct porin_ipcache_value *dst = bpf_map_lookup_elem(&porin_ipcache, &ck);
+	__u32 dst_id = dst ? dst->identity : WORLD_IDENTITY;
+	int report = 1;
+	int state = ct_lookup(&p, src_id, &report);
+	if (state != CT_REPLY) {
+		int v = enforce(skb, &p, ep, 1, dst_id, src_id, dst_id, state);
+		if (v < 0)
+			return TC_ACT_SHOT;
+	}
+	if (dst && dst->endpoint_id) {
+		/* A local destination: its ingress policy, then straight into its namespace. */
+		if (state != CT_REPLY) {
+			int v = enforce(skb, &p, dst->endpoint_id, 0, src_id, src_id, dst_id, state);
+			if (v < 0)
+				return TC_ACT_SHOT;
+		}
+		if (state == CT_NEW)
+			ct_create(&p, src_id);
+		void *data = (void *)(long)skb->data;
+		void *end = (void *)(long)skb->data_end;
+		struct ethhdr *eth = data;
+		if ((void *)(eth + 1) > end)
+			return TC_ACT_SHOT;
+		__builtin_memcpy(eth->h_dest, dst->mac, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, src_ep->host_mac, ETH_ALEN);
+		if (report)
+			emit(skb, PORIN_EVENT_TRACE, PORIN_OBS_TO_ENDPOINT, dst->endpoint_id, src_id, dst_id, 0,
+			     state == CT_REPLY ? PORIN_TRACE_REASON_REPLY : state == CT_ESTABLISHED ? PORIN_TRACE_REASON_ESTABLISHED : PORIN_TRACE_REASON_NEW,
+			     0, 0);
+		return bpf_redirect_peer(dst->ifindex, 0);
+	}
+	if (state == CT_NEW)
+		ct_create(&p, src_id);
+	if (report)
+		emit(skb, PORIN_EVENT_TRACE, PORIN_OBS_TO_STACK, ep, src_id, dst_id, 0,
+		     state == CT_REPLY ? PORIN_TRACE_REASON_REPLY : state == CT_ESTABLISHED ? PORIN_TRACE_REASON_ESTABLISHED : PORIN_TRACE_REASON_NEW,
+		     0, 0);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int to_container(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex;
+	struct porin_endpoint_value *dst_ep = bpf_map_lookup_elem(&porin_endpoints, &ifindex);
+	if (!dst_ep)
+		return TC_ACT_OK;
+	__u16 ep = dst_ep->endpoint_id;
+	struct packet p = {};
+	int r = parse(skb, &p);
+	if (r == 1)
+		return TC_ACT_OK;
+	if (r < 0) {
+		emit(skb, PORIN_EVENT_DROP, (__u8)(-r), ep, 0, dst_ep->identity, 0, 0, r, 0);
+		return TC_ACT_SHOT;
+	}
+	struct porin_ipcache_key ck = { .prefixlen = 32, .addr_be = p.saddr };
+	struct porin_ipcache_value *src = bpf_map_lookup_elem(&porin_ipcache, &ck);
+	__u32 src_id = src ? src->identity : WORLD_IDENTITY;
+	int report = 1;
+	int state = ct_lookup(&p, src_id, &report);
+	if (state != CT_REPLY) {
+		int v = enforce(skb, &p, ep, 0, src_id, src_id, dst_ep->identity, state);
+		if (v < 0)
+			return TC_ACT_SHOT;
+		if (state == CT_NEW)
+			ct_create(&p, src_id);
+	}
+	if (report)
+		emit(skb, PORIN_EVENT_TRACE, PORIN_OBS_TO_ENDPOINT, ep, src_id, dst_ep->identity, 0,
+		     state == CT_REPLY ? PORIN_TRACE_REASON_REPLY : state == CT_ESTABLISHED ? PORIN_TRACE_REASON_ESTABLISHED : PORIN_TRACE_REASON_NEW,
+		     0, 0);
+	return TC_ACT_OK;
+}
