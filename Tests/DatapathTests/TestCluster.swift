@@ -33,10 +33,11 @@ final class TestCluster: @unchecked Sendable {
         try maps.setAggregation(UInt32(PORIN_AGGREGATE_NONE))
     }
 
-    /// Adds a pod `name` (in namespace `default`) with `labels` and address 10.244.0.<octet>.
+    /// Adds a pod with `labels` and address 10.244.0.<octet>. `name` is `pod` (namespace
+    /// `default`) or `namespace/pod`, and is how the tests refer to it.
     @discardableResult
-    func addPod(_ name: String, labels: [String: String], octet: Int) throws -> IPAddress {
-        let ns = try NetworkNamespace.create("\(id)-\(name)")
+    func addPod(_ name: String, labels: [String: String], octet: Int, serviceAccount: String = "default") throws -> IPAddress {
+        let ns = try NetworkNamespace.create("\(id)-p\(nextEndpoint)")
         let host = "lxc\(getpid() % 10000)\(nextEndpoint)"
         try createVethPair(outer: host, outerNamespace: node, innerTemp: "tmp\(getpid() % 10000)\(nextEndpoint)", into: ns, innerName: "eth0")
         let ip = IPAddress("10.244.0.\(octet)")!
@@ -47,7 +48,9 @@ final class TestCluster: @unchecked Sendable {
         try ns.ip("route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
         try ns.ip("neigh", "add", "169.254.1.1", "lladdr", hostMAC.map { String(format: "%02x", $0) }.joined(separator: ":"), "dev", "eth0", "nud", "permanent")
         try node.ip("route", "add", "\(ip)/32", "dev", host)
-        let info = EndpointInfo(namespace: "default", name: name, labels: labels, ips: [ip])
+        let parts = name.split(separator: "/").map(String.init)
+        let info = EndpointInfo(namespace: parts.count == 2 ? parts[0] : "default", name: parts.last!, labels: labels,
+                                serviceAccount: serviceAccount, ips: [ip])
         let identity = engine.upsertEndpoint(info)
         let ep = DatapathEndpoint(id: nextEndpoint, identity: identity, address: ip, hostIfindex: hostIndex, podMAC: podMAC, hostMAC: hostMAC)
         nextEndpoint += 1
@@ -63,11 +66,13 @@ final class TestCluster: @unchecked Sendable {
     func sync() {
         for (name, p) in pods {
             // Identities can change when labels or namespaces do; keep the datapath's view current.
-            let id = engine.identity(ofEndpoint: "default/\(name)") ?? p.endpoint.identity
+            let id = engine.identity(ofEndpoint: p.info.fullName) ?? p.endpoint.identity
             var ep = p.endpoint
             if ep.identity != id { ep.identity = id; try? maps.upsertEndpoint(ep); pods[name]!.endpoint = ep }
-            maps.syncPolicy(endpoint: ep.id, policy: engine.subjectPolicy(ofEndpoint: "default/\(name)"))
+            maps.syncPolicy(endpoint: ep.id, policy: engine.subjectPolicy(ofEndpoint: p.info.fullName))
         }
+        // Policy CIDRs become ipcache prefixes, as the agent will write them.
+        for (prefix, identity) in engine.cidrPrefixes { try? maps.setPrefix(prefix, identity: identity) }
     }
 
     func apply(_ yaml: String) throws {
@@ -111,6 +116,47 @@ final class TestCluster: @unchecked Sendable {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static let probeScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("probe.py").path
+
+    /// Starts the probe server in a pod on TCP and UDP ports and waits until it is ready.
+    func serveProbe(in pod: String, tcp: [Int], udp: [Int]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", pods[pod]!.ns.name, "python3", Self.probeScript, "server", pods[pod]!.ip.description]
+            + tcp.map { "tcp:\($0)" } + udp.map { "udp:\($0)" }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        servers.append(p)
+        let line = out.fileHandleForReading.availableData
+        guard String(decoding: line, as: UTF8.self).hasPrefix("ready") else { throw NetnsError("the probe server in \(pod) did not start") }
+    }
+
+    /// One connection attempt from a pod to another: TCP connect, UDP echo, or ICMP echo (the
+    /// port is then the ICMP type and only echo requests are probed).
+    func probe(from: String, to: String, proto: String, port: Int, timeout: Double = 0.5) -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        let dst = pods[to]!.ip.description
+        if proto == "ICMP" {
+            p.arguments = ["netns", "exec", pods[from]!.ns.name, "ping", "-c", "1", "-W", "1", dst]
+        } else {
+            p.arguments = ["netns", "exec", pods[from]!.ns.name, "python3", Self.probeScript, "client", dst, proto, String(port), String(timeout)]
+        }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+
+    /// Removes every policy from the engine (and so from the maps).
+    func removeAllPolicies() {
+        for p in engine.policies { engine.removePolicy(p.reference) }
+        sync()
     }
 
     func tearDown() {
