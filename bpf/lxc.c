@@ -62,6 +62,30 @@ struct {
 } porin_config SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct porin_service_key);
+	__type(value, struct porin_service_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct porin_backend_key);
+	__type(value, struct porin_backend_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u16);
+	__type(value, struct porin_revnat_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_revnat SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -88,7 +112,7 @@ struct packet {
 	__u16 dport;
 	__u8 protocol;
 	__u8 tcp_flags;
-	__u16 pad;
+	__u16 l4_off;  /* offset of the L4 header from the start of the frame */
 };
 
 static __always_inline int parse(struct __sk_buff *skb, struct packet *p)
@@ -112,6 +136,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct packet *p)
 	p->dport = 0;
 	p->tcp_flags = 0;
 	void *l4 = (void *)ip + ip->ihl * 4;
+	p->l4_off = ETH_HLEN + ip->ihl * 4;
 	switch (ip->protocol) {
 	case IPPROTO_TCP: {
 		struct tcphdr *t = l4;
@@ -223,8 +248,9 @@ static __always_inline int policy_lookup(__u16 ep, __u8 egress, __u32 peer, stru
 
 enum ct_state { CT_NEW = 0, CT_ESTABLISHED = 1, CT_REPLY = 2 };
 
-static __always_inline int ct_lookup(struct packet *p, __u32 src_identity, int *report)
+static __always_inline int ct_lookup(struct packet *p, __u32 src_identity, int *report, __u16 *rev_nat)
 {
+	*rev_nat = 0;
 	struct porin_ct_key fwd = { .saddr_be = p->saddr, .daddr_be = p->daddr, .sport_be = p->sport,
 				    .dport_be = p->dport, .protocol = p->protocol };
 	__u64 now = bpf_ktime_get_ns();
@@ -252,19 +278,75 @@ static __always_inline int ct_lookup(struct packet *p, __u32 src_identity, int *
 		v->rx_flags_seen = seen;
 		v->flags |= PORIN_CT_SEEN_REPLY;
 		v->last_seen_ns = now;
+		*rev_nat = v->rev_nat;
 		return CT_REPLY;
 	}
 	*report = 1;
 	return CT_NEW;
 }
 
-static __always_inline void ct_create(struct packet *p, __u32 src_identity)
+static __always_inline void ct_create(struct packet *p, __u32 src_identity, __u16 rev_nat)
 {
 	struct porin_ct_key fwd = { .saddr_be = p->saddr, .daddr_be = p->daddr, .sport_be = p->sport,
 				    .dport_be = p->dport, .protocol = p->protocol };
 	struct porin_ct_value v = { .last_seen_ns = bpf_ktime_get_ns(), .tx_flags_seen = p->tcp_flags,
-				    .src_identity = src_identity };
+				    .src_identity = src_identity, .rev_nat = rev_nat };
 	bpf_map_update_elem(&porin_ct, &fwd, &v, BPF_ANY);
+}
+
+#define IP_CSUM_OFF (ETH_HLEN + 10)
+#define IP_SRC_OFF (ETH_HLEN + 12)
+#define IP_DST_OFF (ETH_HLEN + 16)
+
+/* Rewrites one address and port of an IPv4 TCP/UDP packet, fixing both checksums. `dst`
+ * chooses the destination (DNAT) or the source (reverse translation of a reply). */
+static __always_inline int rewrite(struct __sk_buff *skb, struct packet *p, int dst, __u32 addr, __u16 port)
+{
+	__u32 old_addr = dst ? p->daddr : p->saddr;
+	__u16 old_port = dst ? p->dport : p->sport;
+	int csum_off = p->l4_off + (p->protocol == IPPROTO_TCP ? 16 : 6);
+	__u64 l4flags = p->protocol == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	if (bpf_l4_csum_replace(skb, csum_off, old_addr, addr, BPF_F_PSEUDO_HDR | l4flags | 4) < 0 ||
+	    bpf_l4_csum_replace(skb, csum_off, old_port, port, l4flags | 2) < 0 ||
+	    bpf_l3_csum_replace(skb, IP_CSUM_OFF, old_addr, addr, 4) < 0 ||
+	    bpf_skb_store_bytes(skb, dst ? IP_DST_OFF : IP_SRC_OFF, &addr, 4, 0) < 0 ||
+	    bpf_skb_store_bytes(skb, p->l4_off + (dst ? 2 : 0), &port, 2, 0) < 0)
+		return -1;
+	if (dst) {
+		p->daddr = addr;
+		p->dport = port;
+	} else {
+		p->saddr = addr;
+		p->sport = port;
+	}
+	return 0;
+}
+
+/* Service translation of a packet from a pod: ClusterIP:port → one backend, chosen by a hash of
+ * the connection so that every packet of it goes to the same backend. Returns the service id
+ * (the reverse-NAT index), 0 when the destination is no service, < 0 to drop. */
+static __always_inline int service_translate(struct __sk_buff *skb, struct packet *p, __u16 ep, __u32 src_id)
+{
+	if (p->protocol != IPPROTO_TCP && p->protocol != IPPROTO_UDP)
+		return 0;
+	struct porin_service_key sk = { .vip_be = p->daddr, .port_be = p->dport, .protocol = p->protocol };
+	struct porin_service_value *svc = bpf_map_lookup_elem(&porin_services, &sk);
+	if (!svc)
+		return 0;
+	emit(skb, PORIN_EVENT_TRACE_SOCK, PORIN_XLATE_PRE_FWD, ep, src_id, 0, 0, 0, 0, 0);
+	__u16 count = svc->backend_count;
+	if (count == 0)
+		return -PORIN_DROP_NO_SERVICE_BACKEND;
+	__u32 h = (p->saddr ^ ((__u32)p->sport << 16) ^ p->dport) * 2654435761u;
+	struct porin_backend_key bk = { .service_id = svc->id, .slot = (__u16)((h >> 16) % count) };
+	struct porin_backend_value *be = bpf_map_lookup_elem(&porin_backends, &bk);
+	if (!be)
+		return -PORIN_DROP_NO_SERVICE_BACKEND;
+	__u16 id = svc->id;
+	if (rewrite(skb, p, 1, be->addr_be, be->port_be) < 0)
+		return -PORIN_DROP_INVALID_PACKET;
+	emit(skb, PORIN_EVENT_TRACE_SOCK, PORIN_XLATE_POST_FWD, ep, src_id, 0, 0, 0, 0, 0);
+	return id;
 }
 
 /* Policy for one direction of one endpoint: verdict events and drops as Cilium reports them. */
@@ -303,11 +385,23 @@ int from_container(struct __sk_buff *skb)
 		emit(skb, PORIN_EVENT_DROP, PORIN_DROP_INVALID_SOURCE_IP, ep, src_id, 0, 0, 0, -PORIN_DROP_INVALID_SOURCE_IP, 0);
 		return TC_ACT_SHOT;
 	}
+	int svc = service_translate(skb, &p, ep, src_id);
+	if (svc < 0) {
+		emit(skb, PORIN_EVENT_DROP, (__u8)(-svc), ep, src_id, 0, 0, 0, svc, 0);
+		return TC_ACT_SHOT;
+	}
+	int report = 1;
+	__u16 rev_nat = 0;
+	int state = ct_lookup(&p, src_id, &report, &rev_nat);
+	if (state == CT_REPLY && rev_nat) {
+		/* A reply from a service backend: it must come from the service's address again. */
+		struct porin_revnat_value *rn = bpf_map_lookup_elem(&porin_revnat, &rev_nat);
+		if (rn && rewrite(skb, &p, 0, rn->vip_be, rn->port_be) < 0)
+			return TC_ACT_SHOT;
+	}
 	struct porin_ipcache_key ck = { .prefixlen = 32, .addr_be = p.daddr };
 	struct porin_ipcache_value *dst = bpf_map_lookup_elem(&porin_ipcache, &ck);
 	__u32 dst_id = dst ? dst->identity : WORLD_IDENTITY;
-	int report = 1;
-	int state = ct_lookup(&p, src_id, &report);
 	if (state != CT_REPLY) {
 		int v = enforce(skb, &p, ep, 1, dst_id, src_id, dst_id, state);
 		if (v < 0)
@@ -321,7 +415,7 @@ int from_container(struct __sk_buff *skb)
 				return TC_ACT_SHOT;
 		}
 		if (state == CT_NEW)
-			ct_create(&p, src_id);
+			ct_create(&p, src_id, (__u16)svc);
 		void *data = (void *)(long)skb->data;
 		void *end = (void *)(long)skb->data_end;
 		struct ethhdr *eth = data;
@@ -336,7 +430,7 @@ int from_container(struct __sk_buff *skb)
 		return bpf_redirect_peer(dst->ifindex, 0);
 	}
 	if (state == CT_NEW)
-		ct_create(&p, src_id);
+		ct_create(&p, src_id, (__u16)svc);
 	if (report)
 		emit(skb, PORIN_EVENT_TRACE, PORIN_OBS_TO_STACK, ep, src_id, dst_id, 0,
 		     state == CT_REPLY ? PORIN_TRACE_REASON_REPLY : state == CT_ESTABLISHED ? PORIN_TRACE_REASON_ESTABLISHED : PORIN_TRACE_REASON_NEW,
@@ -364,13 +458,14 @@ int to_container(struct __sk_buff *skb)
 	struct porin_ipcache_value *src = bpf_map_lookup_elem(&porin_ipcache, &ck);
 	__u32 src_id = src ? src->identity : WORLD_IDENTITY;
 	int report = 1;
-	int state = ct_lookup(&p, src_id, &report);
+	__u16 rev_nat = 0;
+	int state = ct_lookup(&p, src_id, &report, &rev_nat);
 	if (state != CT_REPLY) {
 		int v = enforce(skb, &p, ep, 0, src_id, src_id, dst_ep->identity, state);
 		if (v < 0)
 			return TC_ACT_SHOT;
 		if (state == CT_NEW)
-			ct_create(&p, src_id);
+			ct_create(&p, src_id, 0);
 	}
 	if (report)
 		emit(skb, PORIN_EVENT_TRACE, PORIN_OBS_TO_ENDPOINT, ep, src_id, dst_ep->identity, 0,

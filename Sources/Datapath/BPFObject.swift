@@ -66,6 +66,9 @@ public final class DatapathObject: @unchecked Sendable {
     public let conntrack: BPFMap
     public let config: BPFMap
     public let events: BPFMap
+    public let services: BPFMap
+    public let backends: BPFMap
+    public let reverseNAT: BPFMap
     public let fromContainer: Int32
     public let toContainer: Int32
 
@@ -116,6 +119,9 @@ public final class DatapathObject: @unchecked Sendable {
         conntrack = try map("porin_ct")
         config = try map("porin_config")
         events = try map("porin_events")
+        services = try map("porin_services")
+        backends = try map("porin_backends")
+        reverseNAT = try map("porin_revnat")
         fromContainer = try prog("from_container")
         toContainer = try prog("to_container")
     }

@@ -84,6 +84,31 @@ public final class DatapathMaps: @unchecked Sendable {
         object.ipcache.delete(porin_ipcache_key(prefixlen: UInt32(prefix.length), addr_be: Self.be32(prefix.address.v4)))
     }
 
+    /// A ClusterIP service frontend and its backends (address, port), as the datapath balances
+    /// them. `id` (1…65535) is also the reverse-NAT index of replies. Replaces what was there.
+    public func setService(id: UInt16, vip: IPAddress, port: UInt16, proto: UInt8, backends: [(IPAddress, UInt16)]) throws {
+        let key = porin_service_key(vip_be: Self.be32(vip.v4), port_be: Self.be16(port), protocol: proto, pad: 0)
+        let old = object.services.lookup(key, as: porin_service_value.self)
+        for (i, b) in backends.enumerated() {
+            try object.backends.update(porin_backend_key(service_id: id, slot: UInt16(i)),
+                                       porin_backend_value(addr_be: Self.be32(b.0.v4), port_be: Self.be16(b.1), pad: 0))
+        }
+        try object.reverseNAT.update(id, porin_revnat_value(vip_be: Self.be32(vip.v4), port_be: Self.be16(port), pad: 0))
+        // The frontend changes last, so that packets never see a count beyond the backends written.
+        try object.services.update(key, porin_service_value(id: id, backend_count: UInt16(backends.count)))
+        if let old, old.backend_count > backends.count {
+            for slot in backends.count..<Int(old.backend_count) { object.backends.delete(porin_backend_key(service_id: id, slot: UInt16(slot))) }
+        }
+    }
+
+    public func removeService(id: UInt16, vip: IPAddress, port: UInt16, proto: UInt8) {
+        let key = porin_service_key(vip_be: Self.be32(vip.v4), port_be: Self.be16(port), protocol: proto, pad: 0)
+        let old = object.services.lookup(key, as: porin_service_value.self)
+        object.services.delete(key)
+        for slot in 0..<Int(old?.backend_count ?? 0) { object.backends.delete(porin_backend_key(service_id: id, slot: UInt16(slot))) }
+        object.reverseNAT.delete(id)
+    }
+
     static func key(_ k: PolicyKey, endpoint: UInt16, egress: Bool) -> porin_policy_key {
         porin_policy_key(prefixlen: UInt32(PORIN_POLICY_STATIC_PREFIX) + UInt32(k.prefixLength), identity: k.identity,
                          endpoint_id: endpoint, egress: egress ? 1 : 0, protocol: k.proto, dport_be: be16(k.port))

@@ -105,10 +105,14 @@ final class TestCluster: @unchecked Sendable {
 
     /// `curl` from one pod to another; returns curl's exit code and the HTTP status.
     func curl(from: String, to: String, port: Int, timeout: Double = 2) -> (exit: Int32, status: String) {
+        curlAddress(from: from, url: "http://\(pods[to]!.ip):\(port)/", timeout: timeout)
+    }
+
+    func curlAddress(from: String, url: String, timeout: Double = 2) -> (exit: Int32, status: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         p.arguments = ["netns", "exec", pods[from]!.ns.name, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                       "--max-time", String(timeout), "http://\(pods[to]!.ip):\(port)/"]
+                       "--max-time", String(timeout), url]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice

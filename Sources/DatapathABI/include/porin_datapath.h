@@ -112,7 +112,42 @@ struct porin_ct_value {
 	__u8 rx_flags_seen;  /* TCP flags seen in replies */
 	__u8 pad;
 	__u32 src_identity;
+	__u16 rev_nat;       /* service whose address replies must carry again (0: none) */
+	__u16 pad2;
+	__u32 pad3;
 };
+
+/* Services (ClusterIP): frontend → backends, and the reverse translation of replies. */
+struct porin_service_key {
+	__u32 vip_be;
+	__u16 port_be;
+	__u8 protocol;
+	__u8 pad;
+};
+struct porin_service_value {
+	__u16 id;            /* also the reverse-NAT index */
+	__u16 backend_count;
+};
+struct porin_backend_key {
+	__u16 service_id;
+	__u16 slot;          /* 0 .. backend_count-1 */
+};
+struct porin_backend_value {
+	__u32 addr_be;
+	__u16 port_be;
+	__u16 pad;
+};
+struct porin_revnat_value {
+	__u32 vip_be;
+	__u16 port_be;
+	__u16 pad;
+};
+
+/* Socket translation points (event subtype for PORIN_EVENT_TRACE_SOCK). */
+#define PORIN_XLATE_PRE_FWD 1
+#define PORIN_XLATE_POST_FWD 2
+#define PORIN_XLATE_PRE_REV 3
+#define PORIN_XLATE_POST_REV 4
 
 /* Node-wide settings. */
 #define PORIN_AGGREGATE_NONE 0     /* report every packet */
