@@ -39,7 +39,7 @@ let package = Package(
                 "PolicyAPI", "PolicyEngine", "PolicyCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck"]),
+        .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns"]),
         .testTarget(name: "PolicyAPITests", dependencies: ["PolicyAPI"]),
         .testTarget(
             name: "PolicyEngineTests",

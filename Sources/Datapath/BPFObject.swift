@@ -131,8 +131,10 @@ public final class DatapathObject: @unchecked Sendable {
     /// Attaches the endpoint programs to a pod's host-side veth (in the calling thread's network
     /// namespace): from_container on tc ingress, to_container on tc egress.
     public func attach(ifindex: Int32) throws {
+        // `sz` is the end of the last field libbpf knows: trailing padding of the Swift value is
+        // not guaranteed to be zero, and libbpf rejects non-zero bytes beyond its fields.
         var hook = bpf_tc_hook()
-        hook.sz = MemoryLayout<bpf_tc_hook>.size
+        hook.sz = MemoryLayout<bpf_tc_hook>.offset(of: \.parent)! + MemoryLayout<UInt32>.size
         hook.ifindex = ifindex
         hook.attach_point = BPF_TC_INGRESS
         let c = bpf_tc_hook_create(&hook)
@@ -140,7 +142,7 @@ public final class DatapathObject: @unchecked Sendable {
         for (point, fd) in [(BPF_TC_INGRESS, fromContainer), (BPF_TC_EGRESS, toContainer)] {
             hook.attach_point = point
             var o = bpf_tc_opts()
-            o.sz = MemoryLayout<bpf_tc_opts>.size
+            o.sz = MemoryLayout<bpf_tc_opts>.offset(of: \.priority)! + MemoryLayout<UInt32>.size
             o.prog_fd = fd
             o.handle = 1
             o.priority = 1

@@ -202,8 +202,16 @@ func benchTestFile() {
     print(String(format: "test file: 200 namespaces x 5 pods, 200 CNPs, 2,000 queries, whole process: %.3f s median of 5 (target ≤ 0.08 s)", median(samples)))
 }
 
-let which = CommandLine.arguments.dropFirst().first
+let args = Array(CommandLine.arguments.dropFirst())
+let which = args.first
+switch which {
+case "netperf-server": NetPerf.server(host: args[1], port: UInt16(args[2])!)
+case "netperf-rr": print(String(format: "%.1f", NetPerf.rr(host: args[1], port: UInt16(args[2])!, seconds: Double(args[3])!))); exit(0)
+case "netperf-crr": print(String(format: "%.1f", NetPerf.crr(host: args[1], port: UInt16(args[2])!, seconds: Double(args[3])!))); exit(0)
+default: break
+}
 if which == nil || which == "resolve" { benchResolve() }
 if which == nil || which == "lookup" { benchLookup() }
 if which == nil || which == "incremental" { benchIncremental() }
 if which == nil || which == "testfile" { benchTestFile() }
+if which == nil || which == "datapath" { DatapathBench.run() }
