@@ -41,6 +41,17 @@ public final class DatapathMaps: @unchecked Sendable {
 
     public init(object: DatapathObject) { self.object = object }
 
+    /// Takes over the policy entries already in the (pinned) map, as a restarted agent must:
+    /// the next `syncPolicy` of each endpoint rewrites what it still wants and deletes the rest.
+    public func adoptExistingEntries() {
+        let stale = PolicyEntry(deny: true, builtIn: "adopted")  // never equal to a desired entry
+        for k in object.policy.keys(porin_policy_key.self) {
+            let w = WrittenEntry(endpoint: k.endpoint_id, direction: k.egress == 1 ? .egress : .ingress,
+                                 key: PolicyKey(identity: k.identity, proto: k.protocol), entry: stale)
+            written[k.endpoint_id, default: [:]][porin_policy_key_wrapper(k)] = (0, w)
+        }
+    }
+
     static func be16(_ v: UInt16) -> UInt16 { v.bigEndian }
     static func be32(_ v: UInt32) -> UInt32 { v.bigEndian }
     static func mac6(_ m: [UInt8]) -> (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) {

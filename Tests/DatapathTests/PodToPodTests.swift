@@ -184,3 +184,71 @@ struct ServiceTests {
         #expect(events.contains { $0.type == UInt8(PORIN_EVENT_DROP) && $0.subtype == 158 }, "Service backend not found")
     }
 }
+
+@Suite("Datapath: restart and fail-closed", .serialized)
+struct RobustnessTests {
+    @Test("the datapath keeps enforcing from pinned maps while its loader is gone, and a new loader reuses them")
+    func restart() throws {
+        try #require(getuid() == 0, "datapath tests need root (network namespaces and BPF)")
+        let c = try TestCluster()
+        defer { c.tearDown() }
+        try c.addPod("client", labels: ["app": "client"], octet: 51)
+        try c.addPod("server", labels: ["app": "server"], octet: 52)
+        try c.serveHTTP(in: "server", port: 8080)
+        try c.serveHTTP(in: "server", port: 9090)
+        try c.apply("""
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: only-8080, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: server}}
+          ingress:
+          - fromEndpoints: [{matchLabels: {app: client}}]
+            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+        """)
+        let entries = c.object.policy.keys(porin_policy_key.self).count
+        #expect(entries > 0)
+        // The loader goes away without a word (as a kill -9 would leave it) and a new one opens
+        // the pinned maps: the entries are the ones written before, and nothing was reattached yet.
+        try c.dropLoader()
+        #expect(c.object.policy.keys(porin_policy_key.self).count == entries, "pinned entries survive")
+        #expect(c.curl(from: "client", to: "server", port: 8080).status == "200")
+        #expect(c.curl(from: "client", to: "server", port: 9090, timeout: 1).exit == 28, "still enforced between loaders")
+        try c.reattachAndSync()
+        #expect(c.object.policy.keys(porin_policy_key.self).count == entries, "re-sync converges on the same entries")
+        #expect(c.curl(from: "client", to: "server", port: 8080).status == "200")
+        #expect(c.curl(from: "client", to: "server", port: 9090, timeout: 1).exit == 28)
+        // Policy removed while the loader was away: the next loader's sync leaves no stale entry.
+        try c.dropLoader()
+        c.engine.removePolicy(PolicyReference(kind: .ciliumNetworkPolicy, namespace: "default", name: "only-8080"))
+        try c.reattachAndSync()
+        let expected = ["client", "server"].reduce(0) { n, pod in
+            let sp = c.engine.subjectPolicy(ofEndpoint: "default/\(pod)")!
+            return n + sp.ingress.table.count + sp.egress.table.count
+        }
+        #expect(c.object.policy.keys(porin_policy_key.self).count == expected, "only the entries the engine wants remain")
+        #expect(c.curl(from: "client", to: "server", port: 9090).status == "200")
+    }
+
+    @Test("IPv6 is off in pods, and any IPv6 packet the datapath sees is dropped with a reason")
+    func ipv6FailsClosed() throws {
+        try #require(getuid() == 0, "datapath tests need root (network namespaces and BPF)")
+        let c = try TestCluster()
+        defer { c.tearDown() }
+        try c.addPod("client", labels: ["app": "client"], octet: 61)
+        try c.addPod("server", labels: ["app": "server"], octet: 62)
+        let client = c.pods["client"]!.ns
+        #expect((try? client.exec(["cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6"]))?.hasPrefix("1") == true)
+        var events: [DatapathEvent] = []
+        let reader = try EventReader(map: c.object.events) { events.append($0) }
+        // A pod that turns IPv6 on anyway gets nowhere: its packets are dropped, and reported.
+        try client.sysctl("net/ipv6/conf/all/disable_ipv6", "0")
+        try client.sysctl("net/ipv6/conf/eth0/disable_ipv6", "0")
+        try client.ip("-6", "addr", "add", "fd00::61/64", "dev", "eth0", "nodad")
+        _ = try? client.exec(["ping", "-6", "-c", "1", "-W", "1", "fd00::62"])
+        reader.drain()
+        let drops = events.filter { $0.type == UInt8(PORIN_EVENT_DROP) && $0.subtype == UInt8(PORIN_DROP_UNSUPPORTED_L3) }
+        #expect(!drops.isEmpty, "IPv6 dropped as Unsupported L3 protocol")
+        #expect(drops.allSatisfy { $0.packet.count >= 14 && $0.packet[12] == 0x86 && $0.packet[13] == 0xDD }, "the captured frames are IPv6")
+    }
+}

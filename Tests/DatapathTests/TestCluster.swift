@@ -17,8 +17,8 @@ final class TestCluster: @unchecked Sendable {
 
     let id: String
     let node: NetworkNamespace
-    let object: DatapathObject
-    let maps: DatapathMaps
+    private(set) var object: DatapathObject
+    private(set) var maps: DatapathMaps
     let engine = PolicyEngine()
     var pods: [String: (ns: NetworkNamespace, ip: IPAddress, endpoint: DatapathEndpoint, info: EndpointInfo)] = [:]
     var servers: [Process] = []
@@ -43,6 +43,8 @@ final class TestCluster: @unchecked Sendable {
         let ip = IPAddress("10.244.0.\(octet)")!
         let (hostIndex, hostMAC) = try node.link(host)
         let (_, podMAC) = try ns.link("eth0")
+        // IPv4 only for now: IPv6 is off in pods (and the datapath drops any IPv6 it sees).
+        try ns.sysctl("net/ipv6/conf/all/disable_ipv6", "1")
         try ns.ip("addr", "add", "\(ip)/32", "dev", "eth0")
         try ns.ip("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link")
         try ns.ip("route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
@@ -155,6 +157,24 @@ final class TestCluster: @unchecked Sendable {
         do { try p.run() } catch { return false }
         p.waitUntilExit()
         return p.terminationStatus == 0
+    }
+
+    /// What an agent restart does to the datapath: the old loader goes away (its programs stay
+    /// attached and its maps pinned, so enforcement goes on), then `reload` opens the object
+    /// again on the pinned maps, re-attaches and re-syncs.
+    func dropLoader() throws {
+        object = try DatapathObject(objectPath: try DatapathObject.locateObject(), pinDirectory: object.pinDirectory)
+        maps = DatapathMaps(object: object)
+        maps.adoptExistingEntries()
+    }
+
+    func reattachAndSync() throws {
+        let object = self.object
+        for p in pods.values {
+            let idx = p.endpoint.hostIfindex
+            try node.perform { try object.attach(ifindex: idx) }
+        }
+        sync()
     }
 
     /// Removes every policy from the engine (and so from the maps).
