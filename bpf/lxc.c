@@ -29,6 +29,14 @@ struct {
 } porin_policy SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct porin_policy_exact_key);
+	__type(value, struct porin_policy_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_policy_exact SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 65536);
 	__type(key, struct porin_ipcache_key);
@@ -209,6 +217,9 @@ static __always_inline void emit(struct __sk_buff *skb, __u8 type, __u8 subtype,
  * > 0 redirect to that proxy port, < 0 -drop reason; sets the match type and entry. */
 static __always_inline int policy_lookup(__u16 ep, __u8 egress, __u32 peer, struct packet *p, __u8 *match, __u32 *entry)
 {
+	struct porin_policy_exact_key ek = { .identity = peer, .endpoint_id = ep, .egress = egress,
+					     .protocol = p->protocol, .dport_be = p->dport };
+	struct porin_policy_value *l3 = bpf_map_lookup_elem(&porin_policy_exact, &ek);
 	struct porin_policy_key k = {
 		.prefixlen = PORIN_POLICY_STATIC_PREFIX + 8 + 16,
 		.identity = peer,
@@ -217,7 +228,15 @@ static __always_inline int policy_lookup(__u16 ep, __u8 egress, __u32 peer, stru
 		.protocol = p->protocol,
 		.dport_be = p->dport,
 	};
-	struct porin_policy_value *l3 = bpf_map_lookup_elem(&porin_policy, &k);
+	if (l3) {
+		/* The peer's own exact key: nothing can be longer, and a tie goes to it. */
+		*match = PORIN_MATCH_L3_L4;
+		*entry = l3->entry_id;
+		if (l3->flags & PORIN_POLICY_DENY)
+			return -PORIN_DROP_POLICY_DENY;
+		return (l3->flags & PORIN_POLICY_REDIRECT) ? bpf_ntohs(l3->proxy_port_be) : 0;
+	}
+	l3 = bpf_map_lookup_elem(&porin_policy, &k);
 	k.identity = 0;
 	struct porin_policy_value *l4 = bpf_map_lookup_elem(&porin_policy, &k);
 	struct porin_policy_value *v = l3;

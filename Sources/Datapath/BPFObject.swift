@@ -61,6 +61,7 @@ public final class DatapathObject: @unchecked Sendable {
     let object: OpaquePointer
     public let pinDirectory: String
     public let policy: BPFMap
+    public let policyExact: BPFMap
     public let ipcache: BPFMap
     public let endpoints: BPFMap
     public let conntrack: BPFMap
@@ -114,6 +115,7 @@ public final class DatapathObject: @unchecked Sendable {
             return bpf_program__fd(p)
         }
         policy = try map("porin_policy")
+        policyExact = try map("porin_policy_exact")
         ipcache = try map("porin_ipcache")
         endpoints = try map("porin_endpoints")
         conntrack = try map("porin_ct")

@@ -44,6 +44,8 @@ public final class DatapathMaps: @unchecked Sendable {
     /// Takes over the policy entries already in the (pinned) map, as a restarted agent must:
     /// the next `syncPolicy` of each endpoint rewrites what it still wants and deletes the rest.
     public func adoptExistingEntries() {
+        // The exact-key hash only caches the trie: emptying it changes no verdict.
+        for k in object.policyExact.keys(porin_policy_exact_key.self) { object.policyExact.delete(k) }
         let stale = PolicyEntry(deny: true, builtIn: "adopted")  // never equal to a desired entry
         for k in object.policy.keys(porin_policy_key.self) {
             let w = WrittenEntry(endpoint: k.endpoint_id, direction: k.egress == 1 ? .egress : .ingress,
@@ -125,6 +127,12 @@ public final class DatapathMaps: @unchecked Sendable {
                          endpoint_id: endpoint, egress: egress ? 1 : 0, protocol: k.proto, dport_be: be16(k.port))
     }
 
+    /// The exact-key form of a trie key of one peer identity with an exact port, else nil.
+    static func exactKey(_ k: porin_policy_key) -> porin_policy_exact_key? {
+        guard k.identity != 0, k.prefixlen == UInt32(PORIN_POLICY_STATIC_PREFIX) + 24 else { return nil }
+        return porin_policy_exact_key(identity: k.identity, endpoint_id: k.endpoint_id, egress: k.egress, protocol: k.protocol, dport_be: k.dport_be, pad: 0)
+    }
+
     /// Makes the endpoint's policy entries in the map equal to `policy`'s (nil removes them all).
     @discardableResult
     public func syncPolicy(endpoint: UInt16, policy: SubjectPolicy?) -> (written: Int, deleted: Int) {
@@ -140,6 +148,7 @@ public final class DatapathMaps: @unchecked Sendable {
         var current = written[endpoint] ?? [:]
         var deleted = 0, wrote = 0
         for (k, (id, _)) in current where desired[k] == nil {
+            if let ek = Self.exactKey(k.key) { object.policyExact.delete(ek) }
             object.policy.delete(k.key)
             entries[id] = nil
             current[k] = nil
@@ -155,7 +164,9 @@ public final class DatapathMaps: @unchecked Sendable {
             v.proxy_port_be = 0  // proxies arrive with the DNS proxy; until then redirects are plain allows
             v.entry_id = id
             do {
+                // Trie first, then its exact-key cache (never the other way round).
                 try object.policy.update(k.key, v)
+                if let ek = Self.exactKey(k.key) { try object.policyExact.update(ek, v) }
                 if let (oldID, _) = current[k] { entries[oldID] = nil }
                 current[k] = (id, w)
                 entries[id] = w

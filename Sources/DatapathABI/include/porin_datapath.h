@@ -70,6 +70,18 @@ struct porin_policy_value {
 	__u32 entry_id;     /* userspace's handle of the entry, for attributing verdicts */
 };
 
+/* The exact-port entries of one peer identity (prefix length 24), also kept in a hash: such an
+ * entry is the longest possible match, so one hash hit settles a lookup without the trie. The
+ * hash is a cache of the trie: every key in it is in the trie with the same value. */
+struct porin_policy_exact_key {
+	__u32 identity;
+	__u16 endpoint_id;
+	__u8 egress;
+	__u8 protocol;
+	__u16 dport_be;
+	__u16 pad;
+};
+
 /* ipcache: LPM over IPv4 addresses → identity, and the local endpoint behind the address. */
 struct porin_ipcache_key {
 	__u32 prefixlen;
