@@ -29,6 +29,8 @@ let package = Package(
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "DatapathABI"),
         .target(name: "CNetnsShim"),
+        // The stand-in server pods run when their manifest names only an image.
+        .target(name: "StandIn"),
         .target(name: "Netns", dependencies: ["CNetnsShim"]),
         .target(name: "Datapath", dependencies: ["CLibBPF", "DatapathABI", "PolicyEngine", "PolicyAPI"]),
         // Policy test files: workloads + policies + queries evaluated by the engine, offline.
@@ -36,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "porin",
             dependencies: [
-                "PolicyAPI", "PolicyEngine", "PolicyCheck",
+                "PolicyAPI", "PolicyEngine", "PolicyCheck", "StandIn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns"]),
