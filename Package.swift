@@ -29,6 +29,9 @@ let package = Package(
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "DatapathABI"),
         .target(name: "CNetnsShim"),
+        // DNS messages (parser and encoder), for Porin's DNS server and the DNS proxy. Pure.
+        .target(name: "DNS"),
+        .testTarget(name: "DNSTests", dependencies: ["DNS"]),
         // The stand-in server pods run when their manifest names only an image.
         .target(name: "StandIn"),
         .target(name: "Netns", dependencies: ["CNetnsShim"]),
