@@ -32,6 +32,8 @@ let package = Package(
         // DNS messages (parser and encoder), for Porin's DNS server and the DNS proxy. Pure.
         .target(name: "DNS"),
         .testTarget(name: "DNSTests", dependencies: ["DNS"]),
+        // Porin's DNS server (kube-dns, the world's resolver): UDP, records file, forwarding.
+        .target(name: "DNSServer", dependencies: ["DNS"]),
         // The stand-in server pods run when their manifest names only an image.
         .target(name: "StandIn"),
         .target(name: "Netns", dependencies: ["CNetnsShim"]),
@@ -41,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "porin",
             dependencies: [
-                "PolicyAPI", "PolicyEngine", "PolicyCheck", "StandIn",
+                "PolicyAPI", "PolicyEngine", "PolicyCheck", "StandIn", "DNS", "DNSServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns"]),
@@ -53,6 +55,8 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "PolicyAPI", "PolicyEngine"]),
+        // The `porin` binary as users run it: commands, exit codes, servers on loopback.
+        .testTarget(name: "PorinCLITests"),
         // Root-only: real namespaces, veths, BPF programs and packets.
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine", "DatapathABI"]),
     ],

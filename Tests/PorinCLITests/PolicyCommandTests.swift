@@ -2,40 +2,6 @@
 import Foundation
 import Testing
 
-struct CLIRun {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// The `porin` binary built next to this test bundle.
-func porinBinary() -> URL {
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("porin")
-}
-
-func porin(_ args: [String]) throws -> CLIRun {
-    let p = Process()
-    p.executableURL = porinBinary()
-    p.arguments = args
-    p.currentDirectoryURL = ExampleFileTests.root
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return CLIRun(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-}
-
-func tempFile(_ name: String, _ text: String) throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("porin-cli-\(getpid())")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    let url = dir.appendingPathComponent(name)
-    try text.write(to: url, atomically: true, encoding: .utf8)
-    return url.path
-}
-
 @Suite("porin policy (CLI)", .enabled(if: FileManager.default.isExecutableFile(atPath: porinBinary().path)))
 struct CLITests {
     @Test("validate: valid files exit 0, invalid ones print every error with file:line:column and exit 1")

@@ -1,0 +1,29 @@
+// `porin dns-server`: Porin's DNS server, run by kube-dns pods and by the simulated world.
+import ArgumentParser
+import DNS
+import DNSServer
+
+struct DNSServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dns-server",
+        abstract: "Answer DNS over UDP from a records file; forward other names upstream.")
+
+    @Option(help: "ADDRESS:PORT to listen on.")
+    var listen = "0.0.0.0:53"
+    @Option(help: "A zone this server is authoritative for (unknown names in it are NXDOMAIN); repeatable.")
+    var zone: [String] = []
+    @Option(help: "Records file: `NAME A IP[,IP...]` or `NAME CNAME TARGET` per line; re-read when it changes.")
+    var records: String?
+    @Option(help: "ADDRESS:PORT of the resolver for names outside the zones.")
+    var upstream: String?
+    @Option(help: "TTL of the answers, in seconds.")
+    var ttl: UInt32 = 30
+
+    func run() throws {
+        let zones = try zone.map { z in
+            do { return try DNSName(z) } catch { throw ValidationError("--zone \"\(z)\": \(error)") }
+        }
+        let server = try DNSServer(listen: listen, zones: zones, recordsPath: records, upstream: upstream, ttl: ttl)
+        server.serve()
+    }
+}
