@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "StandIn"),
         .target(name: "Netns", dependencies: ["CNetnsShim"]),
         .target(name: "Datapath", dependencies: ["CLibBPF", "DatapathABI", "PolicyEngine", "PolicyAPI"]),
+        // The node agent's parts: pod networking, address allocation.
+        .target(name: "Agent", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine"]),
         // Policy test files: workloads + policies + queries evaluated by the engine, offline.
         .target(name: "PolicyCheck", dependencies: ["PolicyAPI", "PolicyEngine"]),
         .executableTarget(
@@ -46,7 +48,7 @@ let package = Package(
                 "PolicyAPI", "PolicyEngine", "PolicyCheck", "StandIn", "DNS", "DNSServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns"]),
+        .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns", "Agent"]),
         .testTarget(name: "PolicyAPITests", dependencies: ["PolicyAPI"]),
         .testTarget(
             name: "PolicyEngineTests",
@@ -58,7 +60,7 @@ let package = Package(
         // The `porin` binary as users run it: commands, exit codes, servers on loopback.
         .testTarget(name: "PorinCLITests"),
         // Root-only: real namespaces, veths, BPF programs and packets.
-        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine", "DatapathABI"]),
+        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine", "DatapathABI", "Agent", "PolicyCheck"]),
     ],
     swiftLanguageModes: [.v6]
 )

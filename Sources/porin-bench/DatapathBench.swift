@@ -2,6 +2,7 @@
 // throughput through Porin's BPF datapath, against (a) two namespaces joined by one veth pair and
 // (b) kernel routing through a node namespace without BPF, measured in the same run with client
 // and server pinned to the same core. Needs root; creates and removes its own namespaces.
+import Agent
 import Datapath
 import DatapathABI
 import Foundation
@@ -14,13 +15,13 @@ struct Topology {
     var client: NetworkNamespace
     var server: NetworkNamespace
     var serverIP: String
-    var cleanup: [NetworkNamespace]
 }
 
 enum DatapathBench {
     static let tag = "porin-b\(getpid() % 100000)"
     /// Every namespace made, removed at the end whatever happens.
     nonisolated(unsafe) static var made: [NetworkNamespace] = []
+    nonisolated(unsafe) static var networks: [NodeNetwork] = []
 
     static func namespace(_ name: String) throws -> NetworkNamespace {
         let ns = try NetworkNamespace.create(name)
@@ -33,36 +34,26 @@ enum DatapathBench {
         try createVethPair(outer: "veth-c", outerNamespace: c, innerTemp: "vtmp\(getpid() % 10000)", into: s, innerName: "veth-s")
         try c.ip("addr", "add", "10.251.0.1/24", "dev", "veth-c")
         try s.ip("addr", "add", "10.251.0.2/24", "dev", "veth-s")
-        return Topology(name: "direct veth pair", client: c, server: s, serverIP: "10.251.0.2", cleanup: [c, s])
+        return Topology(name: "direct veth pair", client: c, server: s, serverIP: "10.251.0.2")
     }
 
     /// Two pods behind a node namespace, wired as Porin wires pods; with `datapath`, Porin's BPF
     /// programs are attached and a policy allows the client to reach the server's port.
-    static func routed(datapath: Bool, port: Int) throws -> (Topology, DatapathObject?) {
+    static func routed(datapath: Bool, port: Int) throws -> Topology {
         let p = datapath ? "p" : "r"
-        let node = try namespace("\(tag)-\(p)n")
-        try node.sysctl("net/ipv4/ip_forward", "1")
-        var pods: [(NetworkNamespace, String, Int32, [UInt8], [UInt8])] = []
+        let network = try NodeNetwork(cluster: "\(tag)-\(p)", nodeName: "\(tag)-\(p)n")
+        networks.append(network)
+        var pods: [PodNetwork] = []
         for (i, octet) in [(1, 21), (2, 22)] {
-            let ns = try namespace("\(tag)-\(p)\(i)")
-            let host = "lxb\(p)\(i)"
-            try createVethPair(outer: host, outerNamespace: node, innerTemp: "ptmp\(getpid() % 1000)\(i)", into: ns, innerName: "eth0")
-            let ip = "10.252.0.\(octet)"
-            let (idx, hostMAC) = try node.link(host)
-            let (_, podMAC) = try ns.link("eth0")
-            try ns.ip("addr", "add", "\(ip)/32", "dev", "eth0")
-            try ns.ip("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link")
-            try ns.ip("route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
-            try ns.ip("neigh", "add", "169.254.1.1", "lladdr", hostMAC.map { String(format: "%02x", $0) }.joined(separator: ":"), "dev", "eth0", "nud", "permanent")
-            try node.ip("route", "add", "\(ip)/32", "dev", host)
-            try node.sysctl("net/ipv4/conf/\(host)/proxy_arp", "1")
-            pods.append((ns, ip, idx, podMAC, hostMAC))
+            let pod = try network.createPod(netns: "\(tag)-\(p)\(i)", address: IPAddress("10.252.0.\(octet)")!, dns: nil,
+                                            searchNamespace: "default", attach: datapath)
+            made.append(pod.namespace)
+            pods.append(pod)
         }
-        let topo = Topology(name: datapath ? "Porin datapath" : "kernel routing", client: pods[0].0, server: pods[1].0,
-                            serverIP: pods[1].1, cleanup: [node, pods[0].0, pods[1].0])
-        guard datapath else { return (topo, nil) }
-        let object = try DatapathObject(objectPath: try DatapathObject.locateObject(), pinDirectory: "/sys/fs/bpf/porin/\(tag)")
-        let maps = DatapathMaps(object: object)
+        let topo = Topology(name: datapath ? "Porin datapath" : "kernel routing", client: pods[0].namespace, server: pods[1].namespace,
+                            serverIP: pods[1].address.description)
+        guard datapath else { return topo }
+        let maps = DatapathMaps(object: network.datapath)
         try maps.setAggregation(UInt32(PORIN_AGGREGATE_MEDIUM))
         let engine = PolicyEngine()
         let yaml = """
@@ -85,16 +76,17 @@ enum DatapathBench {
             toPorts: [{ports: [{port: "\(port)", protocol: TCP}]}]
         """
         for o in try APIObjectDecoder.decode(text: yaml, file: "bench") { if case let .policy(p) = o { engine.upsertPolicy(p) } }
-        for (i, (_, ip, idx, podMAC, hostMAC)) in pods.enumerated() {
+        for (i, pod) in pods.enumerated() {
             let name = i == 0 ? "client" : "server"
-            let id = engine.upsertEndpoint(EndpointInfo(namespace: "default", name: name, labels: ["app": name], ips: [IPAddress(ip)!]))
-            try maps.upsertEndpoint(DatapathEndpoint(id: UInt16(i + 1), identity: id, address: IPAddress(ip)!, hostIfindex: idx, podMAC: podMAC, hostMAC: hostMAC))
+            let id = engine.upsertEndpoint(EndpointInfo(namespace: "default", name: name, labels: ["app": name], ips: [pod.address]))
+            try maps.upsertEndpoint(DatapathEndpoint(id: UInt16(i + 1), identity: id, address: pod.address, hostIfindex: pod.hostIfindex,
+                                                     podMAC: pod.podMAC, hostMAC: pod.hostMAC))
         }
+        // After both identities exist: each side's policy names the other.
         for (i, name) in ["client", "server"].enumerated() {
             maps.syncPolicy(endpoint: UInt16(i + 1), policy: engine.subjectPolicy(ofEndpoint: "default/\(name)"))
         }
-        for (_, _, idx, _, _) in pods { try node.perform { try object.attach(ifindex: idx) } }
-        return (topo, object)
+        return topo
     }
 
     static func startServer(_ t: Topology, port: Int) throws -> Process {
@@ -134,17 +126,14 @@ enum DatapathBench {
         guard getuid() == 0 else { print("datapath: skipped, needs root (namespaces and BPF)"); return }
         let port = 5001
         var topologies: [Topology] = []
-        var object: DatapathObject?
         defer {
             for ns in made { try? ns.delete() }
-            DatapathObject.unpin(directory: "/sys/fs/bpf/porin/\(tag)")
+            for n in networks { n.destroy() }
         }
         do {
             topologies.append(try direct())
-            topologies.append(try routed(datapath: false, port: port).0)
-            let (p, o) = try routed(datapath: true, port: port)
-            topologies.append(p)
-            object = o
+            topologies.append(try routed(datapath: false, port: port))
+            topologies.append(try routed(datapath: true, port: port))
             var results: [(String, Double, Double, Double)] = []
             let seconds = Double(ProcessInfo.processInfo.environment["PORIN_BENCH_SECONDS"] ?? "") ?? 3
             // Interleave rounds so that machine noise hits every topology alike; keep the best.

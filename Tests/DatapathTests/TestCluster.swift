@@ -1,5 +1,6 @@
 // A throwaway node with pods for datapath tests: uniquely named namespaces, veths, the BPF
 // programs attached and pinned under their own directory; `tearDown` removes all of it.
+import Agent
 import Datapath
 import DatapathABI
 import Foundation
@@ -16,19 +17,20 @@ final class TestCluster: @unchecked Sendable {
     }
 
     let id: String
-    let node: NetworkNamespace
+    let network: NodeNetwork
+    var node: NetworkNamespace { network.node }
     private(set) var object: DatapathObject
     private(set) var maps: DatapathMaps
     let engine = PolicyEngine()
     var pods: [String: (ns: NetworkNamespace, ip: IPAddress, endpoint: DatapathEndpoint, info: EndpointInfo)] = [:]
     var servers: [Process] = []
+    var wiredPods: [PodNetwork] = []
     private var nextEndpoint: UInt16 = 1
 
     init() throws {
         id = "porin-t\(getpid() % 100000)-\(Self.counter.next())"
-        node = try NetworkNamespace.create("\(id)-node")
-        try node.sysctl("net/ipv4/ip_forward", "1")
-        object = try DatapathObject(objectPath: try DatapathObject.locateObject(), pinDirectory: "/sys/fs/bpf/porin/\(id)")
+        network = try NodeNetwork(cluster: id, nodeName: "\(id)-node")
+        object = network.datapath
         maps = DatapathMaps(object: object)
         try maps.setAggregation(UInt32(PORIN_AGGREGATE_NONE))
     }
@@ -37,29 +39,18 @@ final class TestCluster: @unchecked Sendable {
     /// `default`) or `namespace/pod`, and is how the tests refer to it.
     @discardableResult
     func addPod(_ name: String, labels: [String: String], octet: Int, serviceAccount: String = "default") throws -> IPAddress {
-        let ns = try NetworkNamespace.create("\(id)-p\(nextEndpoint)")
-        let host = "lxc\(getpid() % 10000)\(nextEndpoint)"
-        try createVethPair(outer: host, outerNamespace: node, innerTemp: "tmp\(getpid() % 10000)\(nextEndpoint)", into: ns, innerName: "eth0")
         let ip = IPAddress("10.244.0.\(octet)")!
-        let (hostIndex, hostMAC) = try node.link(host)
-        let (_, podMAC) = try ns.link("eth0")
-        // IPv4 only for now: IPv6 is off in pods (and the datapath drops any IPv6 it sees).
-        try ns.sysctl("net/ipv6/conf/all/disable_ipv6", "1")
-        try ns.ip("addr", "add", "\(ip)/32", "dev", "eth0")
-        try ns.ip("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link")
-        try ns.ip("route", "add", "default", "via", "169.254.1.1", "dev", "eth0")
-        try ns.ip("neigh", "add", "169.254.1.1", "lladdr", hostMAC.map { String(format: "%02x", $0) }.joined(separator: ":"), "dev", "eth0", "nud", "permanent")
-        try node.ip("route", "add", "\(ip)/32", "dev", host)
         let parts = name.split(separator: "/").map(String.init)
+        let wired = try network.createPod(netns: "\(id)-p\(nextEndpoint)", address: ip, dns: nil, searchNamespace: parts.count == 2 ? parts[0] : "default")
+        let ns = wired.namespace
         let info = EndpointInfo(namespace: parts.count == 2 ? parts[0] : "default", name: parts.last!, labels: labels,
                                 serviceAccount: serviceAccount, ips: [ip])
         let identity = engine.upsertEndpoint(info)
-        let ep = DatapathEndpoint(id: nextEndpoint, identity: identity, address: ip, hostIfindex: hostIndex, podMAC: podMAC, hostMAC: hostMAC)
+        let ep = DatapathEndpoint(id: nextEndpoint, identity: identity, address: ip, hostIfindex: wired.hostIfindex, podMAC: wired.podMAC, hostMAC: wired.hostMAC)
         nextEndpoint += 1
         try maps.upsertEndpoint(ep)
-        let object = self.object
-        try node.perform { try object.attach(ifindex: hostIndex) }
         pods[name] = (ns, ip, ep, info)
+        wiredPods.append(wired)
         sync()
         return ip
     }
@@ -186,8 +177,7 @@ final class TestCluster: @unchecked Sendable {
     func tearDown() {
         // SIGKILL: the test runner's blocked signals are inherited, so SIGTERM may never arrive.
         for s in servers { kill(s.processIdentifier, SIGKILL); s.waitUntilExit() }
-        for p in pods.values { try? p.ns.delete() }
-        try? node.delete()
-        DatapathObject.unpin(directory: object.pinDirectory)
+        for p in wiredPods { network.deletePod(p) }
+        network.destroy()
     }
 }
