@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "porin",
             dependencies: [
-                "PolicyAPI", "PolicyEngine", "PolicyCheck", "StandIn", "DNS", "DNSServer",
+                "PolicyAPI", "PolicyEngine", "PolicyCheck", "StandIn", "DNS", "DNSServer", "Datapath", "DatapathABI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns", "Agent"]),

@@ -56,6 +56,15 @@ public struct BPFMap: @unchecked Sendable {
     }
 }
 
+extension BPFMap {
+    /// A map pinned at `path` (e.g. a running cluster's event ring buffer).
+    public static func pinned(_ path: String) throws -> BPFMap {
+        let fd = bpf_obj_get(path)
+        guard fd >= 0 else { throw DatapathError.errno("opening \(path)", Int32(errno)) }
+        return BPFMap(fd: fd, name: (path as NSString).lastPathComponent)
+    }
+}
+
 /// The loaded datapath object: its maps and programs.
 public final class DatapathObject: @unchecked Sendable {
     let object: OpaquePointer

@@ -7,5 +7,5 @@ struct Porin: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "porin",
         abstract: "Cilium network policy and Hubble observability on one Linux machine.",
-        subcommands: [PolicyCommand.self, StandInCommand.self, DNSServerCommand.self])
+        subcommands: [PolicyCommand.self, MonitorCommand.self, StandInCommand.self, DNSServerCommand.self])
 }

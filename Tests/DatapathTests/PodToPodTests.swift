@@ -252,3 +252,45 @@ struct RobustnessTests {
         #expect(drops.allSatisfy { $0.packet.count >= 14 && $0.packet[12] == 0x86 && $0.packet[13] == 0xDD }, "the captured frames are IPv6")
     }
 }
+
+@Suite("porin monitor", .serialized)
+struct MonitorTests {
+    @Test("prints the datapath's events live from the pinned ring buffer, filtered by type",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: MiniLabTests.porin)))
+    func monitor() throws {
+        try #require(getuid() == 0, "datapath tests need root (network namespaces and BPF)")
+        let c = try TestCluster()
+        defer { c.tearDown() }
+        try c.addPod("client", labels: ["app": "client"], octet: 71)
+        try c.addPod("server", labels: ["app": "server"], octet: 72)
+        try c.serveHTTP(in: "server", port: 8080)
+        try c.apply("""
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: p, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: server}}
+          ingress:
+          - fromEndpoints: [{matchLabels: {app: client}}]
+            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+        """)
+        let m = Process()
+        m.executableURL = URL(fileURLWithPath: MiniLabTests.porin)
+        m.arguments = ["monitor", "--cluster", c.id, "--type", "policy-verdict", "--type", "drop"]
+        let out = Pipe()
+        m.standardOutput = out
+        try m.run()
+        usleep(300_000)
+        #expect(c.curl(from: "client", to: "server", port: 8080).status == "200")
+        _ = c.curl(from: "client", to: "server", port: 9999, timeout: 1)
+        usleep(300_000)
+        kill(m.processIdentifier, SIGKILL)
+        m.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let ids = (c.engine.identity(ofEndpoint: "default/client")!, c.engine.identity(ofEndpoint: "default/server")!)
+        #expect(text.contains("Policy verdict log: local EP ID 2, remote ID \(ids.0), ingress, action allow, match L3-L4, 10.244.0.71:"))
+        #expect(text.contains("ingress, action deny, match none"))
+        #expect(text.contains("xx drop (Policy denied)") && text.contains("-> 10.244.0.72:9999 tcp SYN"))
+        #expect(!text.contains("-> to-endpoint"), "trace events filtered out")
+    }
+}
