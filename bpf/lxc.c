@@ -94,6 +94,14 @@ struct {
 } porin_revnat SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct porin_ct_key);
+	__type(value, struct porin_lb_conn_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_lb_conns SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -205,6 +213,7 @@ static __always_inline void emit(struct __sk_buff *skb, __u8 type, __u8 subtype,
 	e->entry_id = entry;
 	e->orig_len = skb->len;
 	e->pad = 0;
+	e->pad2 = 0;
 	e->ktime_ns = bpf_ktime_get_ns();
 	__u32 n = skb->len < PORIN_EVENT_CAPTURE ? skb->len : PORIN_EVENT_CAPTURE;
 	e->cap_len = n;
@@ -219,7 +228,8 @@ static __always_inline int policy_lookup(__u16 ep, __u8 egress, __u32 peer, stru
 {
 	struct porin_policy_exact_key ek = { .identity = peer, .endpoint_id = ep, .egress = egress,
 					     .protocol = p->protocol, .dport_be = p->dport };
-	struct porin_policy_value *l3 = bpf_map_lookup_elem(&porin_policy_exact, &ek);
+	/* Identity 0 is ANY itself: only the ANY lookup applies (as PolicyMapTable.decide). */
+	struct porin_policy_value *l3 = peer ? bpf_map_lookup_elem(&porin_policy_exact, &ek) : NULL;
 	struct porin_policy_key k = {
 		.prefixlen = PORIN_POLICY_STATIC_PREFIX + 8 + 16,
 		.identity = peer,
@@ -236,7 +246,7 @@ static __always_inline int policy_lookup(__u16 ep, __u8 egress, __u32 peer, stru
 			return -PORIN_DROP_POLICY_DENY;
 		return (l3->flags & PORIN_POLICY_REDIRECT) ? bpf_ntohs(l3->proxy_port_be) : 0;
 	}
-	l3 = bpf_map_lookup_elem(&porin_policy, &k);
+	l3 = peer ? bpf_map_lookup_elem(&porin_policy, &k) : NULL;
 	k.identity = 0;
 	struct porin_policy_value *l4 = bpf_map_lookup_elem(&porin_policy, &k);
 	struct porin_policy_value *v = l3;
@@ -267,6 +277,18 @@ static __always_inline int policy_lookup(__u16 ep, __u8 egress, __u32 peer, stru
 
 enum ct_state { CT_NEW = 0, CT_ESTABLISHED = 1, CT_REPLY = 2 };
 
+/* Lifetimes as Cilium's defaults: established TCP 6 h, TCP after FIN/RST 10 s, others 60 s. */
+#define CT_LIFETIME_TCP (21600ULL * 1000000000ULL)
+#define CT_LIFETIME_CLOSING (10ULL * 1000000000ULL)
+#define CT_LIFETIME_OTHER (60ULL * 1000000000ULL)
+
+static __always_inline int ct_expired(struct porin_ct_value *v, __u8 protocol, __u64 now)
+{
+	__u64 life = protocol != IPPROTO_TCP ? CT_LIFETIME_OTHER
+		     : (v->flags & PORIN_CT_CLOSING) ? CT_LIFETIME_CLOSING : CT_LIFETIME_TCP;
+	return now - v->last_seen_ns > life;
+}
+
 static __always_inline int ct_lookup(struct packet *p, __u32 src_identity, int *report, __u16 *rev_nat)
 {
 	*rev_nat = 0;
@@ -275,13 +297,21 @@ static __always_inline int ct_lookup(struct packet *p, __u32 src_identity, int *
 	__u64 now = bpf_ktime_get_ns();
 	__u32 aggregate = config_aggregation();
 	struct porin_ct_value *v = bpf_map_lookup_elem(&porin_ct, &fwd);
-	if (v) {
+	/* An expired entry is a new connection (and is overwritten when it is created). */
+	if (v && !ct_expired(v, p->protocol, now)) {
 		__u8 seen = v->tx_flags_seen | p->tcp_flags;
 		/* Report a packet of a known connection when asked to, or when it brings new TCP flags. */
 		*report = aggregate == PORIN_AGGREGATE_NONE || seen != v->tx_flags_seen || (p->tcp_flags & 0x05);
 		v->tx_flags_seen = seen;
+		if (p->tcp_flags & 0x05)
+			v->flags |= PORIN_CT_CLOSING;
 		v->last_seen_ns = now;
 		return CT_ESTABLISHED;
+	}
+	if (p->protocol == IPPROTO_ICMP && p->dport != bpf_htons(ICMP_ECHOREPLY)) {
+		/* Only an echo reply answers anything; requests and errors are new (no RELATED yet). */
+		*report = 1;
+		return CT_NEW;
 	}
 	struct porin_ct_key rev = { .saddr_be = p->daddr, .daddr_be = p->saddr, .sport_be = p->dport,
 				    .dport_be = p->sport, .protocol = p->protocol };
@@ -291,11 +321,15 @@ static __always_inline int ct_lookup(struct packet *p, __u32 src_identity, int *
 		rev.dport_be = bpf_htons(ICMP_ECHO);
 	}
 	v = bpf_map_lookup_elem(&porin_ct, &rev);
-	if (v) {
+	if (v && !ct_expired(v, p->protocol, now)) {
 		__u8 seen = v->rx_flags_seen | p->tcp_flags;
-		*report = aggregate == PORIN_AGGREGATE_NONE || seen != v->rx_flags_seen || (p->tcp_flags & 0x05);
+		/* The first reply is always reported, later ones when they bring new TCP flags. */
+		*report = aggregate == PORIN_AGGREGATE_NONE || !(v->flags & PORIN_CT_SEEN_REPLY) ||
+			  seen != v->rx_flags_seen || (p->tcp_flags & 0x05);
 		v->rx_flags_seen = seen;
 		v->flags |= PORIN_CT_SEEN_REPLY;
+		if (p->tcp_flags & 0x05)
+			v->flags |= PORIN_CT_CLOSING;
 		v->last_seen_ns = now;
 		*rev_nat = v->rev_nat;
 		return CT_REPLY;
@@ -341,14 +375,26 @@ static __always_inline int rewrite(struct __sk_buff *skb, struct packet *p, int 
 	return 0;
 }
 
-/* Service translation of a packet from a pod: ClusterIP:port → one backend, chosen by a hash of
- * the connection so that every packet of it goes to the same backend. Returns the service id
- * (the reverse-NAT index), 0 when the destination is no service, < 0 to drop. */
+/* Service translation of a packet from a pod: ClusterIP:port → one backend. A new connection
+ * gets a backend by a hash of its tuple and keeps it (porin_lb_conns) for all its packets, even
+ * when the Service's backends change. Returns the service id (the reverse-NAT index), 0 when the
+ * destination is no service, < 0 to drop. Translation events are reported once per connection. */
 static __always_inline int service_translate(struct __sk_buff *skb, struct packet *p, __u16 ep, __u32 src_id)
 {
 	if (p->protocol != IPPROTO_TCP && p->protocol != IPPROTO_UDP)
 		return 0;
 	struct porin_service_key sk = { .vip_be = p->daddr, .port_be = p->dport, .protocol = p->protocol };
+	struct porin_ct_key ck = { .saddr_be = p->saddr, .daddr_be = p->daddr, .sport_be = p->sport,
+				   .dport_be = p->dport, .protocol = p->protocol };
+	__u64 now = bpf_ktime_get_ns();
+	struct porin_lb_conn_value *conn = bpf_map_lookup_elem(&porin_lb_conns, &ck);
+	if (conn && now - conn->last_seen_ns < (p->protocol == IPPROTO_TCP ? CT_LIFETIME_TCP : CT_LIFETIME_OTHER)) {
+		conn->last_seen_ns = now;
+		__u16 id = conn->service_id;
+		if (rewrite(skb, p, 1, conn->addr_be, conn->port_be) < 0)
+			return -PORIN_DROP_WRITE_ERROR;
+		return id;
+	}
 	struct porin_service_value *svc = bpf_map_lookup_elem(&porin_services, &sk);
 	if (!svc)
 		return 0;
@@ -361,9 +407,11 @@ static __always_inline int service_translate(struct __sk_buff *skb, struct packe
 	struct porin_backend_value *be = bpf_map_lookup_elem(&porin_backends, &bk);
 	if (!be)
 		return -PORIN_DROP_NO_SERVICE_BACKEND;
+	struct porin_lb_conn_value nc = { .addr_be = be->addr_be, .port_be = be->port_be, .service_id = svc->id, .last_seen_ns = now };
+	bpf_map_update_elem(&porin_lb_conns, &ck, &nc, BPF_ANY);
 	__u16 id = svc->id;
-	if (rewrite(skb, p, 1, be->addr_be, be->port_be) < 0)
-		return -PORIN_DROP_INVALID_PACKET;
+	if (rewrite(skb, p, 1, nc.addr_be, nc.port_be) < 0)
+		return -PORIN_DROP_WRITE_ERROR;
 	emit(skb, PORIN_EVENT_TRACE_SOCK, PORIN_XLATE_POST_FWD, ep, src_id, 0, 0, 0, 0, 0);
 	return id;
 }
@@ -388,8 +436,11 @@ int from_container(struct __sk_buff *skb)
 {
 	__u32 ifindex = skb->ifindex;
 	struct porin_endpoint_value *src_ep = bpf_map_lookup_elem(&porin_endpoints, &ifindex);
-	if (!src_ep)
-		return TC_ACT_OK;
+	if (!src_ep) {
+		/* Attached but not registered yet: nothing passes unenforced. */
+		emit(skb, PORIN_EVENT_DROP, PORIN_DROP_EP_NOT_READY, 0, 0, 0, 0, 0, -PORIN_DROP_EP_NOT_READY, 0);
+		return TC_ACT_SHOT;
+	}
 	__u16 ep = src_ep->endpoint_id;
 	__u32 src_id = src_ep->identity;
 	struct packet p = {};
@@ -415,8 +466,10 @@ int from_container(struct __sk_buff *skb)
 	if (state == CT_REPLY && rev_nat) {
 		/* A reply from a service backend: it must come from the service's address again. */
 		struct porin_revnat_value *rn = bpf_map_lookup_elem(&porin_revnat, &rev_nat);
-		if (rn && rewrite(skb, &p, 0, rn->vip_be, rn->port_be) < 0)
+		if (rn && rewrite(skb, &p, 0, rn->vip_be, rn->port_be) < 0) {
+			emit(skb, PORIN_EVENT_DROP, PORIN_DROP_WRITE_ERROR, ep, src_id, 0, 0, 0, -PORIN_DROP_WRITE_ERROR, 0);
 			return TC_ACT_SHOT;
+		}
 	}
 	struct porin_ipcache_key ck = { .prefixlen = 32, .addr_be = p.daddr };
 	struct porin_ipcache_value *dst = bpf_map_lookup_elem(&porin_ipcache, &ck);
@@ -462,8 +515,10 @@ int to_container(struct __sk_buff *skb)
 {
 	__u32 ifindex = skb->ifindex;
 	struct porin_endpoint_value *dst_ep = bpf_map_lookup_elem(&porin_endpoints, &ifindex);
-	if (!dst_ep)
-		return TC_ACT_OK;
+	if (!dst_ep) {
+		emit(skb, PORIN_EVENT_DROP, PORIN_DROP_EP_NOT_READY, 0, 0, 0, 0, 0, -PORIN_DROP_EP_NOT_READY, 0);
+		return TC_ACT_SHOT;
+	}
 	__u16 ep = dst_ep->endpoint_id;
 	struct packet p = {};
 	int r = parse(skb, &p);
@@ -479,6 +534,14 @@ int to_container(struct __sk_buff *skb)
 	int report = 1;
 	__u16 rev_nat = 0;
 	int state = ct_lookup(&p, src_id, &report, &rev_nat);
+	if (state == CT_REPLY && rev_nat) {
+		/* A reply from a Service backend outside this node's pods: the Service's address again. */
+		struct porin_revnat_value *rn = bpf_map_lookup_elem(&porin_revnat, &rev_nat);
+		if (rn && rewrite(skb, &p, 0, rn->vip_be, rn->port_be) < 0) {
+			emit(skb, PORIN_EVENT_DROP, PORIN_DROP_WRITE_ERROR, ep, src_id, dst_ep->identity, 0, 0, -PORIN_DROP_WRITE_ERROR, 0);
+			return TC_ACT_SHOT;
+		}
+	}
 	if (state != CT_REPLY) {
 		int v = enforce(skb, &p, ep, 0, src_id, src_id, dst_ep->identity, state);
 		if (v < 0)

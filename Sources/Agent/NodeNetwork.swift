@@ -23,12 +23,13 @@ public final class NodeNetwork: @unchecked Sendable {
     public static let gateway = "169.254.1.1"
 
     /// Creates (or takes over) the node namespace and loads the datapath with its maps pinned
-    /// under /sys/fs/bpf/porin/<cluster>/.
+    /// under /sys/fs/bpf/porin/<cluster>/<node>/ (each node has its own ifindexes, conntrack and
+    /// endpoints, so nodes never share maps).
     public init(cluster: String, nodeName: String) throws {
         self.cluster = cluster
         node = try NetworkNamespace.create(nodeName)
         try node.sysctl("net/ipv4/ip_forward", "1")
-        datapath = try DatapathObject(objectPath: try DatapathObject.locateObject(), pinDirectory: "/sys/fs/bpf/porin/\(cluster)")
+        datapath = try DatapathObject(objectPath: try DatapathObject.locateObject(), pinDirectory: "/sys/fs/bpf/porin/\(cluster)/\(nodeName)")
     }
 
     /// The host-side device name of a pod's veth: `lxc` + 11 hex digits of a hash of the pod's

@@ -79,6 +79,7 @@ public final class DatapathObject: @unchecked Sendable {
     public let services: BPFMap
     public let backends: BPFMap
     public let reverseNAT: BPFMap
+    public let serviceConnections: BPFMap
     public let fromContainer: Int32
     public let toContainer: Int32
 
@@ -133,6 +134,7 @@ public final class DatapathObject: @unchecked Sendable {
         services = try map("porin_services")
         backends = try map("porin_backends")
         reverseNAT = try map("porin_revnat")
+        serviceConnections = try map("porin_lb_conns")
         fromContainer = try prog("from_container")
         toContainer = try prog("to_container")
     }
@@ -163,13 +165,17 @@ public final class DatapathObject: @unchecked Sendable {
         }
     }
 
-    /// Removes every pinned map of this datapath (`porin down`), and the parent `porin`
-    /// directory when no other cluster uses it.
+    /// Removes every pinned map of this datapath (`porin down`), and the parent directories
+    /// (the cluster's, then `porin`) when nothing else is left in them.
     public static func unpin(directory: String) {
         guard let items = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for i in items { unlink("\(directory)/\(i)") }
         rmdir(directory)
-        rmdir((directory as NSString).deletingLastPathComponent)  // fails harmlessly when not empty
+        var parent = (directory as NSString).deletingLastPathComponent
+        while parent.hasPrefix("/sys/fs/bpf/porin") {
+            if rmdir(parent) != 0 { break }  // fails harmlessly when not empty
+            parent = (parent as NSString).deletingLastPathComponent
+        }
     }
 
     /// Mounts the BPF filesystem at /sys/fs/bpf when it is not mounted (pinning needs it).

@@ -48,6 +48,8 @@ public final class DatapathMaps: @unchecked Sendable {
         for k in object.policyExact.keys(porin_policy_exact_key.self) { object.policyExact.delete(k) }
         let stale = PolicyEntry(deny: true, builtIn: "adopted")  // never equal to a desired entry
         for k in object.policy.keys(porin_policy_key.self) {
+            // Entry ids continue above the adopted ones, so old ids never name new entries.
+            if let v = object.policy.lookup(k, as: porin_policy_value.self), v.entry_id >= nextEntryID { nextEntryID = v.entry_id &+ 1 }
             let w = WrittenEntry(endpoint: k.endpoint_id, direction: k.egress == 1 ? .egress : .ingress,
                                  key: PolicyKey(identity: k.identity, proto: k.protocol), entry: stale)
             written[k.endpoint_id, default: [:]][porin_policy_key_wrapper(k)] = (0, w)
@@ -84,6 +86,10 @@ public final class DatapathMaps: @unchecked Sendable {
         object.endpoints.delete(UInt32(bitPattern: ep.hostIfindex))
         object.ipcache.delete(porin_ipcache_key(prefixlen: 32, addr_be: Self.be32(ep.address.v4)))
         syncPolicy(endpoint: ep.id, policy: nil)
+        // Its connections go with it: a pod that later gets the address inherits none of them.
+        let addr = Self.be32(ep.address.v4)
+        for k in object.conntrack.keys(porin_ct_key.self) where k.saddr_be == addr || k.daddr_be == addr { object.conntrack.delete(k) }
+        for k in object.serviceConnections.keys(porin_ct_key.self) where k.saddr_be == addr { object.serviceConnections.delete(k) }
     }
 
     /// An ipcache prefix that is not a local endpoint (policy CIDRs, the host, remote pods).
@@ -124,7 +130,7 @@ public final class DatapathMaps: @unchecked Sendable {
 
     static func key(_ k: PolicyKey, endpoint: UInt16, egress: Bool) -> porin_policy_key {
         porin_policy_key(prefixlen: UInt32(PORIN_POLICY_STATIC_PREFIX) + UInt32(k.prefixLength), identity: k.identity,
-                         endpoint_id: endpoint, egress: egress ? 1 : 0, protocol: k.proto, dport_be: be16(k.port))
+                         endpoint_id: endpoint, egress: egress ? 1 : 0, protocol: k.proto, dport_be: be16(k.port), pad: 0)
     }
 
     /// The exact-key form of a trie key of one peer identity with an exact port, else nil.
@@ -147,13 +153,8 @@ public final class DatapathMaps: @unchecked Sendable {
         }
         var current = written[endpoint] ?? [:]
         var deleted = 0, wrote = 0
-        for (k, (id, _)) in current where desired[k] == nil {
-            if let ek = Self.exactKey(k.key) { object.policyExact.delete(ek) }
-            object.policy.delete(k.key)
-            entries[id] = nil
-            current[k] = nil
-            deleted += 1
-        }
+        // Writes before deletions: a key that changes owner (e.g. X/TCP/80 → ANY/TCP/80) is never
+        // missing in between, so established flows see no gap.
         for (k, w) in desired {
             if let (id, old) = current[k], old.entry == w.entry { entries[id] = w; continue }
             let id = nextEntryID
@@ -163,17 +164,22 @@ public final class DatapathMaps: @unchecked Sendable {
             v.flags = (w.entry.deny ? UInt8(PORIN_POLICY_DENY) : 0) | (w.entry.redirect != nil ? UInt8(PORIN_POLICY_REDIRECT) : 0)
             v.proxy_port_be = 0  // proxies arrive with the DNS proxy; until then redirects are plain allows
             v.entry_id = id
-            do {
-                // Trie first, then its exact-key cache (never the other way round).
-                try object.policy.update(k.key, v)
-                if let ek = Self.exactKey(k.key) { try object.policyExact.update(ek, v) }
-                if let (oldID, _) = current[k] { entries[oldID] = nil }
-                current[k] = (id, w)
-                entries[id] = w
-                wrote += 1
-            } catch {
-                // A full map keeps the old entry; the next sync retries.
+            // Trie first, then its exact-key cache (never the other way round).
+            guard (try? object.policy.update(k.key, v)) != nil else { continue }  // a full map keeps the old entry; the next sync retries
+            if let (oldID, _) = current[k] { entries[oldID] = nil }
+            current[k] = (id, w)
+            entries[id] = w
+            wrote += 1
+            if let ek = Self.exactKey(k.key), (try? object.policyExact.update(ek, v)) == nil {
+                object.policyExact.delete(ek)  // the cache may lack a key, never hold a wrong one
             }
+        }
+        for (k, (id, _)) in current where desired[k] == nil {
+            if let ek = Self.exactKey(k.key) { object.policyExact.delete(ek) }
+            object.policy.delete(k.key)
+            entries[id] = nil
+            current[k] = nil
+            deleted += 1
         }
         written[endpoint] = current.isEmpty ? nil : current
         return (wrote, deleted)

@@ -10,7 +10,7 @@ public enum MonitorFormat {
     public static let traceReasons: [UInt8: String] = [0: "new", 1: "established", 2: "reply", 3: "related"]
     public static let dropReasons: [UInt8: String] = [
         132: "Invalid source ip", 133: "Policy denied", 134: "Invalid packet", 135: "CT: Truncated or invalid header",
-        139: "Unsupported L3 protocol", 142: "Unknown L4 protocol", 157: "IP fragmentation not supported",
+        139: "Unsupported L3 protocol", 141: "Error writing to packet", 203: "Endpoint policy program not available", 142: "Unknown L4 protocol", 157: "IP fragmentation not supported",
         158: "Service backend not found", 181: "Policy denied by denylist",
     ]
     public static let matchTypes: [UInt8: String] = [0: "none", 1: "L3-Only", 2: "L3-L4", 3: "L4-Only", 4: "all", 5: "L3-Proto", 6: "Proto-Only"]

@@ -38,7 +38,12 @@ struct MonitorCommand: ParsableCommand {
 
     func run() throws {
         let name = try Self.resolveCluster(cluster)
-        let ring = try BPFMap.pinned("/sys/fs/bpf/porin/\(name)/porin_events")
+        // One ring buffer per node: /sys/fs/bpf/porin/<cluster>/<node>/porin_events.
+        let nodes = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/bpf/porin/\(name)"))?.sorted() ?? []
+        guard let node = nodes.first(where: { FileManager.default.fileExists(atPath: "/sys/fs/bpf/porin/\(name)/\($0)/porin_events") }) else {
+            throw ValidationError("cluster \(name) has no datapath running")
+        }
+        let ring = try BPFMap.pinned("/sys/fs/bpf/porin/\(name)/\(node)/porin_events")
         let wanted = Set(type.compactMap { Self.types[$0] }.map { UInt8($0) })
         // Lines go out as they come (a pipe would otherwise buffer them).
         func emit(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }

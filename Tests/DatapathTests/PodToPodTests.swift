@@ -294,3 +294,29 @@ struct MonitorTests {
         #expect(!text.contains("-> to-endpoint"), "trace events filtered out")
     }
 }
+
+@Suite("Datapath: conntrack", .serialized)
+struct ConntrackTests {
+    func ping(_ c: TestCluster, from: String, to: String, id: Int) -> Bool {
+        (try? c.pods[from]!.ns.exec(["ping", "-c", "1", "-W", "1", "-e", String(id), c.pods[to]!.ip.description])) != nil
+    }
+
+    @Test("an echo request is never taken for the reply of an earlier echo with the same id")
+    func echoRequestIsNotAReply() throws {
+        try #require(getuid() == 0, "datapath tests need root (network namespaces and BPF)")
+        let c = try TestCluster()
+        defer { c.tearDown() }
+        try c.addPod("a", labels: ["app": "a"], octet: 81)
+        try c.addPod("b", labels: ["app": "b"], octet: 82)
+        try c.apply("""
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: b-no-egress, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: b}}
+          egress: [{}]
+        """)
+        #expect(ping(c, from: "a", to: "b", id: 777), "a → b is allowed and b's echo reply is a reply")
+        #expect(!ping(c, from: "b", to: "a", id: 777), "b's own echo request with the same id meets b's egress policy")
+    }
+}

@@ -32,9 +32,11 @@
 #define PORIN_DROP_CT_INVALID_HEADER 135
 #define PORIN_DROP_UNSUPPORTED_L3 139
 #define PORIN_DROP_UNKNOWN_L4 142
+#define PORIN_DROP_WRITE_ERROR 141
 #define PORIN_DROP_FRAG_NOT_SUPPORTED 157
 #define PORIN_DROP_NO_SERVICE_BACKEND 158
 #define PORIN_DROP_POLICY_DENY 181
+#define PORIN_DROP_EP_NOT_READY 203
 
 /* Policy verdict flags byte: bits 0-1 direction, bits 3-5 match type (Cilium's layout). */
 #define PORIN_VERDICT_INGRESS 1
@@ -59,6 +61,7 @@ struct porin_policy_key {
 	__u8 egress;
 	__u8 protocol;
 	__u16 dport_be;
+	__u16 pad;          /* outside every prefix; always 0 */
 };
 
 #define PORIN_POLICY_DENY 1
@@ -155,6 +158,15 @@ struct porin_revnat_value {
 	__u16 pad;
 };
 
+/* The backend a Service connection was given, keyed by the connection's pre-translation tuple,
+ * so that every packet of it keeps its backend when backends come and go. */
+struct porin_lb_conn_value {
+	__u32 addr_be;
+	__u16 port_be;
+	__u16 service_id;
+	__u64 last_seen_ns;
+};
+
 /* Socket translation points (event subtype for PORIN_EVENT_TRACE_SOCK). */
 #define PORIN_XLATE_PRE_FWD 1
 #define PORIN_XLATE_POST_FWD 2
@@ -186,6 +198,7 @@ struct porin_event {
 	__u32 orig_len;
 	__u16 cap_len;
 	__u16 pad;
+	__u32 pad2;
 	__u64 ktime_ns;
 	__u8 data[PORIN_EVENT_CAPTURE];
 };
