@@ -110,13 +110,17 @@ public enum PolicyTestFileLoader {
         return try load(path: path, text: text, documents: docs, reader: reader)
     }
 
-    /// True when every document is a Kubernetes object (has `apiVersion` and `kind`): such a file
-    /// holds manifests, not a policy test.
-    public static func isManifest(_ docs: [ManifestNode]) -> Bool {
-        !docs.isEmpty && docs.allSatisfy { doc in
-            guard case let .mapping(pairs) = doc.value else { return false }
-            return pairs.contains { $0.key == "kind" } && pairs.contains { $0.key == "apiVersion" }
+    /// What a file that sits among policy test files holds instead of a test, if anything:
+    /// Kubernetes manifests (every document has `apiVersion` and `kind`) or a world file
+    /// (`dns` and `hosts`). Lab folders keep all of them side by side.
+    public static func otherKind(_ docs: [ManifestNode]) -> String? {
+        func keys(_ d: ManifestNode) -> Set<String> {
+            if case let .mapping(pairs) = d.value { return Set(pairs.map(\.key)) }
+            return []
         }
+        if !docs.isEmpty && docs.allSatisfy({ keys($0).isSuperset(of: ["kind", "apiVersion"]) }) { return "Kubernetes manifests" }
+        if docs.count == 1 && keys(docs[0]).isSuperset(of: ["dns", "hosts"]) { return "a world file" }
+        return nil
     }
 
     /// Loads a policy test file whose text is already parsed.

@@ -5,12 +5,15 @@ import Foundation
 import Glibc
 
 public struct StandInPort: Hashable, Sendable, CustomStringConvertible {
-    public enum Kind: String, Sendable { case http, echo }
+    public enum Kind: String, Sendable { case http, echo, redirect }
     public var port: UInt16
     public var kind: Kind
-    public init(port: UInt16, kind: Kind) {
+    /// For `redirect`: where `301 Moved Permanently` points (the simulated world's hosts).
+    public var location: String?
+    public init(port: UInt16, kind: Kind, location: String? = nil) {
         self.port = port
         self.kind = kind
+        self.location = location
     }
 
     /// A container port is served as HTTP when its name starts with `http` or its number is a
@@ -20,16 +23,22 @@ public struct StandInPort: Hashable, Sendable, CustomStringConvertible {
         return StandInPort(port: UInt16(port), kind: http ? .http : .echo)
     }
 
-    /// Parses `PORT` (echo) or `PORT:http` / `PORT:echo`.
+    /// Parses `PORT` (echo), `PORT:http`, `PORT:echo` or `PORT:redirect:URL`.
     public init?(argument: String) {
-        let parts = argument.split(separator: ":")
-        guard let p = UInt16(parts.first ?? ""), p > 0, parts.count <= 2 else { return nil }
-        let kind = parts.count == 2 ? Kind(rawValue: String(parts[1])) : .echo
+        let parts = argument.split(separator: ":", maxSplits: 2).map(String.init)
+        guard let p = UInt16(parts.first ?? ""), p > 0 else { return nil }
+        let kind = parts.count >= 2 ? Kind(rawValue: parts[1]) : .echo
         guard let kind else { return nil }
-        self.init(port: p, kind: kind)
+        if kind == .redirect {
+            guard parts.count == 3, parts[2].hasPrefix("http://") || parts[2].hasPrefix("https://") else { return nil }
+            self.init(port: p, kind: kind, location: parts[2])
+        } else {
+            guard parts.count <= 2 else { return nil }
+            self.init(port: p, kind: kind)
+        }
     }
 
-    public var description: String { "\(port):\(kind.rawValue)" }
+    public var description: String { location.map { "\(port):\(kind.rawValue):\($0)" } ?? "\(port):\(kind.rawValue)" }
 }
 
 public enum StandInServer {
@@ -43,8 +52,8 @@ public enum StandInServer {
         """
     }
 
-    /// Listens on every port (all addresses of the pod) and serves until the process ends.
-    public static func run(ports: [StandInPort], hostName: String) throws -> Never {
+    /// Listens on every port (on `address`, or all addresses) and serves until the process ends.
+    public static func run(ports: [StandInPort], hostName: String, address: UInt32 = 0) throws -> Never {
         var listeners: [(Int32, StandInPort)] = []
         for p in ports {
             let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -53,7 +62,7 @@ public enum StandInServer {
             var a = sockaddr_in()
             a.sin_family = sa_family_t(AF_INET)
             a.sin_port = p.port.bigEndian
-            a.sin_addr = in_addr(s_addr: 0)
+            a.sin_addr = in_addr(s_addr: address.bigEndian)
             let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             guard r == 0, listen(s, 128) == 0 else {
                 throw NSError(domain: "porin.standin", code: Int(errno), userInfo: [NSLocalizedDescriptionKey: "cannot listen on port \(p.port): \(String(cString: strerror(errno)))"])
@@ -75,7 +84,7 @@ public enum StandInServer {
                 defer { close(c) }
                 switch p.kind {
                 case .echo: echo(c)
-                case .http: http(c, host)
+                case .http, .redirect: http(c, host, redirect: p.location)
                 }
             }
         }
@@ -96,7 +105,7 @@ public enum StandInServer {
     }
 
     /// Answers requests on one connection (keep-alive, as curl and browsers expect).
-    static func http(_ c: Int32, _ host: String) {
+    static func http(_ c: Int32, _ host: String, redirect: String?) {
         var pending: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -105,7 +114,7 @@ public enum StandInServer {
                 if let end = headEnd(pending) {
                     let head = String(decoding: pending[..<end], as: UTF8.self)
                     pending.removeFirst(end + 4)
-                    let response = respond(to: head, host: host)
+                    let response = respond(to: head, host: host, redirect: redirect)
                     let sent = response.withUnsafeBytes { send(c, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
                     if sent != response.count || head.lowercased().contains("connection: close") { return }
                     break
@@ -124,21 +133,24 @@ public enum StandInServer {
         return nil
     }
 
-    static func respond(to head: String, host: String) -> [UInt8] {
+    static func respond(to head: String, host: String, redirect: String? = nil) -> [UInt8] {
         let requestLine = head.split(separator: "\r\n", maxSplits: 1).first ?? ""
         let parts = requestLine.split(separator: " ")
         let method = parts.first.map(String.init) ?? ""
         let body = page(host: host)
         let date = httpDate()
         func reply(_ status: String, _ text: String, includeBody: Bool) -> [UInt8] {
-            var r = "HTTP/1.1 \(status)\r\nServer: porin-standin\r\nDate: \(date)\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Length: \(text.utf8.count)\r\n\r\n"
+            var r = "HTTP/1.1 \(status)\r\nServer: porin-standin\r\nDate: \(date)\r\n"
+            if let redirect, status.hasPrefix("301") { r += "Location: \(redirect)\r\n" }
+            r += "Content-Type: text/html; charset=UTF-8\r\nContent-Length: \(text.utf8.count)\r\n\r\n"
             if includeBody { r += text }
             return Array(r.utf8)
         }
         guard parts.count == 3, parts[2].hasPrefix("HTTP/") else { return reply("400 Bad Request", "bad request\n", includeBody: true) }
+        let status = redirect == nil ? "200 OK" : "301 Moved Permanently"
         switch method {
-        case "GET": return reply("200 OK", body, includeBody: true)
-        case "HEAD": return reply("200 OK", body, includeBody: false)
+        case "GET": return reply(status, body, includeBody: true)
+        case "HEAD": return reply(status, body, includeBody: false)
         default: return reply("405 Method Not Allowed", "method not allowed\n", includeBody: true)
         }
     }

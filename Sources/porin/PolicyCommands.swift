@@ -142,9 +142,9 @@ struct PolicyCommand: ParsableCommand {
                     let docs: [ManifestNode]
                     do { docs = try ManifestLoader.documents(text: text, file: path) } catch { throw ScenarioLoadError(diagnostics: error.diagnostics) }
                     timer.lap("parse")
-                    if PolicyTestFileLoader.isManifest(docs) {
+                    if let other = PolicyTestFileLoader.otherKind(docs) {
                         // Lab folders mix manifests with test files; `policy test DIR/*.yaml` runs the tests.
-                        printError("\(path): skipped: Kubernetes manifests, not a policy test file")
+                        printError("\(path): skipped: \(other), not a policy test file")
                         continue
                     }
                     let scenario = try PolicyTestFileLoader.load(path: path, text: text, documents: docs, reader: reader)
