@@ -129,6 +129,8 @@ struct packet {
 	__u8 protocol;
 	__u8 tcp_flags;
 	__u16 l4_off;  /* offset of the L4 header from the start of the frame */
+	__u8 icmp_code;
+	__u8 pad[3];
 };
 
 static __always_inline int parse(struct __sk_buff *skb, struct packet *p)
@@ -178,6 +180,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct packet *p)
 			return -PORIN_DROP_CT_INVALID_HEADER;
 		/* ICMP rules put the type in the port; echo id keeps ping flows apart. */
 		p->dport = bpf_htons(c->type);
+		p->icmp_code = c->code;
 		p->sport = c->type == ICMP_ECHO || c->type == ICMP_ECHOREPLY ? c->id : 0;
 		break;
 	}
@@ -418,13 +421,17 @@ static __always_inline int service_translate(struct __sk_buff *skb, struct packe
 
 /* Policy for one direction of one endpoint: verdict events and drops as Cilium reports them. */
 static __always_inline int enforce(struct __sk_buff *skb, struct packet *p, __u16 ep, __u8 egress, __u32 peer,
-				   __u32 src_id, __u32 dst_id, int state)
+				   __u32 src_id, __u32 dst_id, int state, __u16 enforcement)
 {
 	__u8 match = 0;
 	__u32 entry = 0;
 	int verdict = policy_lookup(ep, egress, peer, p, &match, &entry);
+	/* ICMP "fragmentation needed" keeps path MTU discovery working (ALLOW_ICMP_FRAG_NEEDED). */
+	if (verdict < 0 && p->protocol == IPPROTO_ICMP && p->dport == bpf_htons(3) && p->icmp_code == 4)
+		verdict = 0;
 	__u8 vflags = (egress ? PORIN_VERDICT_EGRESS : PORIN_VERDICT_INGRESS) | (match << 3);
-	if (verdict < 0 || state == CT_NEW)
+	int enforced = enforcement & (egress ? PORIN_ENFORCE_EGRESS : PORIN_ENFORCE_INGRESS);
+	if (verdict < 0 || (state == CT_NEW && enforced))
 		emit(skb, PORIN_EVENT_POLICY_VERDICT, 0, ep, src_id, dst_id, vflags, 0, verdict, entry);
 	if (verdict < 0)
 		emit(skb, PORIN_EVENT_DROP, (__u8)(-verdict), ep, src_id, dst_id, vflags, 0, verdict, entry);
@@ -475,14 +482,14 @@ int from_container(struct __sk_buff *skb)
 	struct porin_ipcache_value *dst = bpf_map_lookup_elem(&porin_ipcache, &ck);
 	__u32 dst_id = dst ? dst->identity : WORLD_IDENTITY;
 	if (state != CT_REPLY) {
-		int v = enforce(skb, &p, ep, 1, dst_id, src_id, dst_id, state);
+		int v = enforce(skb, &p, ep, 1, dst_id, src_id, dst_id, state, src_ep->enforcement);
 		if (v < 0)
 			return TC_ACT_SHOT;
 	}
 	if (dst && dst->endpoint_id) {
 		/* A local destination: its ingress policy, then straight into its namespace. */
 		if (state != CT_REPLY) {
-			int v = enforce(skb, &p, dst->endpoint_id, 0, src_id, src_id, dst_id, state);
+			int v = enforce(skb, &p, dst->endpoint_id, 0, src_id, src_id, dst_id, state, dst->enforcement);
 			if (v < 0)
 				return TC_ACT_SHOT;
 		}
@@ -543,7 +550,7 @@ int to_container(struct __sk_buff *skb)
 		}
 	}
 	if (state != CT_REPLY) {
-		int v = enforce(skb, &p, ep, 0, src_id, src_id, dst_ep->identity, state);
+		int v = enforce(skb, &p, ep, 0, src_id, src_id, dst_ep->identity, state, dst_ep->enforcement);
 		if (v < 0)
 			return TC_ACT_SHOT;
 		if (state == CT_NEW)

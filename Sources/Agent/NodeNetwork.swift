@@ -29,6 +29,9 @@ public final class NodeNetwork: @unchecked Sendable {
         self.cluster = cluster
         node = try NetworkNamespace.create(nodeName)
         try node.sysctl("net/ipv4/ip_forward", "1")
+        // IPv4 only for now: the node sends no IPv6 (router solicitations, MLD) into pods either.
+        try node.sysctl("net/ipv6/conf/all/disable_ipv6", "1")
+        try node.sysctl("net/ipv6/conf/default/disable_ipv6", "1")
         datapath = try DatapathObject(objectPath: try DatapathObject.locateObject(), pinDirectory: "/sys/fs/bpf/porin/\(cluster)/\(nodeName)")
     }
 

@@ -14,6 +14,9 @@ public struct DatapathEndpoint: Hashable, Sendable {
     public var hostIfindex: Int32
     public var podMAC: [UInt8]
     public var hostMAC: [UInt8]
+    /// The enforced directions (policy-verdict events are reported for these only).
+    public var ingressEnforced = false
+    public var egressEnforced = false
     public init(id: UInt16, identity: NumericIdentity, address: IPAddress, hostIfindex: Int32, podMAC: [UInt8], hostMAC: [UInt8]) {
         self.id = id
         self.identity = identity
@@ -67,8 +70,10 @@ public final class DatapathMaps: @unchecked Sendable {
     }
 
     public func upsertEndpoint(_ ep: DatapathEndpoint) throws {
+        let enforcement = UInt16((ep.ingressEnforced ? PORIN_ENFORCE_INGRESS : 0) | (ep.egressEnforced ? PORIN_ENFORCE_EGRESS : 0))
         var v = porin_endpoint_value()
         v.endpoint_id = ep.id
+        v.enforcement = enforcement
         v.identity = ep.identity
         v.addr_be = Self.be32(ep.address.v4)
         v.mac = Self.mac6(ep.podMAC)
@@ -77,9 +82,19 @@ public final class DatapathMaps: @unchecked Sendable {
         var c = porin_ipcache_value()
         c.identity = ep.identity
         c.endpoint_id = ep.id
+        c.enforcement = enforcement
         c.ifindex = UInt32(bitPattern: ep.hostIfindex)
         c.mac = Self.mac6(ep.podMAC)
         try object.ipcache.update(porin_ipcache_key(prefixlen: 32, addr_be: Self.be32(ep.address.v4)), c)
+    }
+
+    /// Writes an endpoint and its resolved policy: entries, and which directions are enforced.
+    public func sync(endpoint ep: DatapathEndpoint, policy: SubjectPolicy?) throws {
+        var e = ep
+        e.ingressEnforced = policy?.ingress.enforced ?? false
+        e.egressEnforced = policy?.egress.enforced ?? false
+        try upsertEndpoint(e)
+        syncPolicy(endpoint: ep.id, policy: policy)
     }
 
     public func removeEndpoint(_ ep: DatapathEndpoint) {

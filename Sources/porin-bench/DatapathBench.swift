@@ -76,15 +76,16 @@ enum DatapathBench {
             toPorts: [{ports: [{port: "\(port)", protocol: TCP}]}]
         """
         for o in try APIObjectDecoder.decode(text: yaml, file: "bench") { if case let .policy(p) = o { engine.upsertPolicy(p) } }
+        var endpoints: [DatapathEndpoint] = []
         for (i, pod) in pods.enumerated() {
             let name = i == 0 ? "client" : "server"
             let id = engine.upsertEndpoint(EndpointInfo(namespace: "default", name: name, labels: ["app": name], ips: [pod.address]))
-            try maps.upsertEndpoint(DatapathEndpoint(id: UInt16(i + 1), identity: id, address: pod.address, hostIfindex: pod.hostIfindex,
-                                                     podMAC: pod.podMAC, hostMAC: pod.hostMAC))
+            endpoints.append(DatapathEndpoint(id: UInt16(i + 1), identity: id, address: pod.address, hostIfindex: pod.hostIfindex,
+                                              podMAC: pod.podMAC, hostMAC: pod.hostMAC))
         }
         // After both identities exist: each side's policy names the other.
         for (i, name) in ["client", "server"].enumerated() {
-            maps.syncPolicy(endpoint: UInt16(i + 1), policy: engine.subjectPolicy(ofEndpoint: "default/\(name)"))
+            try maps.sync(endpoint: endpoints[i], policy: engine.subjectPolicy(ofEndpoint: "default/\(name)"))
         }
         return topo
     }

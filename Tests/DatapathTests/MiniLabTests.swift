@@ -46,9 +46,9 @@ struct MiniLabTests {
         func syncAll() throws {
             for (i, s) in specs.enumerated() {
                 let full = "\(s.ns)/\(s.name)"
-                try maps.upsertEndpoint(DatapathEndpoint(id: UInt16(i + 1), identity: engine.identity(ofEndpoint: full)!, address: pods[i].address,
-                                                         hostIfindex: pods[i].hostIfindex, podMAC: pods[i].podMAC, hostMAC: pods[i].hostMAC))
-                maps.syncPolicy(endpoint: UInt16(i + 1), policy: engine.subjectPolicy(ofEndpoint: full))
+                try maps.sync(endpoint: DatapathEndpoint(id: UInt16(i + 1), identity: engine.identity(ofEndpoint: full)!, address: pods[i].address,
+                                                         hostIfindex: pods[i].hostIfindex, podMAC: pods[i].podMAC, hostMAC: pods[i].hostMAC),
+                              policy: engine.subjectPolicy(ofEndpoint: full))
             }
         }
         try syncAll()

@@ -48,7 +48,6 @@ final class TestCluster: @unchecked Sendable {
         let identity = engine.upsertEndpoint(info)
         let ep = DatapathEndpoint(id: nextEndpoint, identity: identity, address: ip, hostIfindex: wired.hostIfindex, podMAC: wired.podMAC, hostMAC: wired.hostMAC)
         nextEndpoint += 1
-        try maps.upsertEndpoint(ep)
         pods[name] = (ns, ip, ep, info)
         wiredPods.append(wired)
         sync()
@@ -61,8 +60,9 @@ final class TestCluster: @unchecked Sendable {
             // Identities can change when labels or namespaces do; keep the datapath's view current.
             let id = engine.identity(ofEndpoint: p.info.fullName) ?? p.endpoint.identity
             var ep = p.endpoint
-            if ep.identity != id { ep.identity = id; try? maps.upsertEndpoint(ep); pods[name]!.endpoint = ep }
-            maps.syncPolicy(endpoint: ep.id, policy: engine.subjectPolicy(ofEndpoint: p.info.fullName))
+            ep.identity = id
+            pods[name]!.endpoint = ep
+            try? maps.sync(endpoint: ep, policy: engine.subjectPolicy(ofEndpoint: p.info.fullName))
         }
         // Policy CIDRs become ipcache prefixes, as the agent will write them.
         for (prefix, identity) in engine.cidrPrefixes { try? maps.setPrefix(prefix, identity: identity) }

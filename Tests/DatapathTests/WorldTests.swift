@@ -51,9 +51,9 @@ struct WorldTests {
         let maps = DatapathMaps(object: network.datapath)
         engine.upsertEndpoint(EndpointInfo(namespace: "tenant-a", name: "frontend-service", labels: ["app": "frontend-service"], ips: [pod.address]))
         func sync() throws {
-            try maps.upsertEndpoint(DatapathEndpoint(id: 1, identity: engine.identity(ofEndpoint: "tenant-a/frontend-service")!, address: pod.address,
-                                                     hostIfindex: pod.hostIfindex, podMAC: pod.podMAC, hostMAC: pod.hostMAC))
-            maps.syncPolicy(endpoint: 1, policy: engine.subjectPolicy(ofEndpoint: "tenant-a/frontend-service"))
+            try maps.sync(endpoint: DatapathEndpoint(id: 1, identity: engine.identity(ofEndpoint: "tenant-a/frontend-service")!, address: pod.address,
+                                                     hostIfindex: pod.hostIfindex, podMAC: pod.podMAC, hostMAC: pod.hostMAC),
+                          policy: engine.subjectPolicy(ofEndpoint: "tenant-a/frontend-service"))
             for (prefix, identity) in engine.cidrPrefixes { try maps.setPrefix(prefix, identity: identity) }
         }
         try sync()

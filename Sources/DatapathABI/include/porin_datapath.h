@@ -90,10 +90,15 @@ struct porin_ipcache_key {
 	__u32 prefixlen;
 	__u32 addr_be;
 };
+/* Which directions of an endpoint are enforced: policy-verdict events are reported for
+ * enforced directions only (Cilium's POLICY_VERDICT_LOG_FILTER); drops always are. */
+#define PORIN_ENFORCE_INGRESS 1
+#define PORIN_ENFORCE_EGRESS 2
+
 struct porin_ipcache_value {
 	__u32 identity;
 	__u16 endpoint_id;  /* 0 when not a local endpoint */
-	__u16 pad;
+	__u16 enforcement;  /* PORIN_ENFORCE_* of a local endpoint */
 	__u32 ifindex;      /* host-side veth of a local endpoint */
 	__u8 mac[6];        /* the endpoint's own (pod-side) MAC */
 	__u8 pad2[2];
@@ -102,7 +107,7 @@ struct porin_ipcache_value {
 /* Local endpoints by the ifindex of their host-side veth. */
 struct porin_endpoint_value {
 	__u16 endpoint_id;
-	__u16 pad;
+	__u16 enforcement;  /* PORIN_ENFORCE_* */
 	__u32 identity;
 	__u32 addr_be;
 	__u8 mac[6];        /* pod-side MAC */
