@@ -4,26 +4,50 @@ import PolicyAPI
 import PolicyEngine
 
 public enum PolicyReport {
-    public static func json(_ r: QueryResult) -> JSONValue {
-        func side(_ s: SideResult) -> JSONValue {
-            .object([
-                ("endpoint", .string(s.endpoint)),
-                ("verdict", .string(s.verdict.allowed ? "allowed" : "denied")),
-                ("matchType", .string(s.verdict.matchType.description)),
-                ("redirect", .bool(s.verdict.redirect != nil)),
-                ("policies", .array(s.verdict.policies.map { .string($0.description) })),
-            ])
+    /// One query's JSON object (the documented format), written straight into bytes: reports of
+    /// thousands of queries are the hot path of `porin policy test -o json`.
+    public static func writeJSON(_ r: QueryResult, into out: inout [UInt8]) {
+        func key(_ k: StaticString, first: Bool = false) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            k.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
         }
-        var pairs: [(String, JSONValue)] = [
-            ("name", .string(r.query.name)), ("from", .string(r.query.from)), ("to", .string(r.query.to)),
-            ("port", .int(r.query.port)), ("protocol", .string(r.query.proto)),
-            ("verdict", .string(r.allowed ? "allowed" : "denied")),
-        ]
-        if let d = r.deniedAt { pairs.append(("deniedAt", .string(d.rawValue))) }
-        if let e = r.egress { pairs.append(("egress", side(e))) }
-        if let i = r.ingress { pairs.append(("ingress", side(i))) }
-        if let e = r.query.expect { pairs.append(("expect", .string(e.rawValue))); pairs.append(("ok", .bool(r.ok ?? false))) }
-        return .object(pairs)
+        func string(_ s: String) { JSONValue.quote(s, into: &out) }
+        func side(_ sr: SideResult) {
+            out.append(UInt8(ascii: "{"))
+            key("endpoint", first: true); string(sr.endpoint)
+            key("verdict"); string(sr.verdict.allowed ? "allowed" : "denied")
+            key("matchType"); string(sr.verdict.matchType.description)
+            key("redirect"); out.append(contentsOf: (sr.verdict.redirect != nil ? "true" : "false").utf8)
+            key("policies"); out.append(UInt8(ascii: "["))
+            for (i, p) in sr.verdict.policies.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                string(p.description)
+            }
+            out.append(contentsOf: [UInt8(ascii: "]"), UInt8(ascii: "}")])
+        }
+        out.append(UInt8(ascii: "{"))
+        key("name", first: true); string(r.query.name)
+        key("from"); string(r.query.from)
+        key("to"); string(r.query.to)
+        key("port"); out.append(contentsOf: String(r.query.port).utf8)
+        key("protocol"); string(r.query.proto)
+        key("verdict"); string(r.allowed ? "allowed" : "denied")
+        if let d = r.deniedAt { key("deniedAt"); string(d.rawValue) }
+        if let e = r.egress { key("egress"); side(e) }
+        if let i = r.ingress { key("ingress"); side(i) }
+        if let e = r.query.expect {
+            key("expect"); string(e.rawValue)
+            key("ok"); out.append(contentsOf: ((r.ok ?? false) ? "true" : "false").utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    public static func jsonText(_ r: QueryResult) -> String {
+        var out: [UInt8] = []
+        writeJSON(r, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func sideText(_ s: SideResult?) -> String {

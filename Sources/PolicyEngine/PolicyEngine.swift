@@ -614,7 +614,8 @@ public final class PolicyEngine: @unchecked Sendable {
         guard let sp = subjectPolicy(ofEndpoint: fullName) else { return nil }
         let dp = sp.direction(direction)
         let r = dp.lookup(identity: peer, proto: proto, port: port)
-        let policies: [PolicyReference] = r.entry.map(\.policies) ?? Array(Set(dp.defaultDenyPolicies)).sorted()
+        // A policy's rules are adjacent in rule order, so the list has no duplicates: sorting is enough.
+        let policies: [PolicyReference] = r.entry.map(\.policies) ?? dp.defaultDenyPolicies.sorted()
         return DirectionVerdict(direction: direction, allowed: r.allowed, enforced: dp.enforced, matchType: r.matchType,
                                 redirect: r.allowed ? r.entry?.redirect : nil, key: r.key, entry: r.entry,
                                 policies: policies, dropReason: r.dropReason)

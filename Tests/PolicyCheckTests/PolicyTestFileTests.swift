@@ -103,7 +103,7 @@ struct PolicyTestFileTests {
         queries:
         - {name: a-fe-to-b-be, from: tenant-a/frontend-service, to: tenant-b/backend-service, port: 80, protocol: TCP, expect: denied}
         """, files: ["t/default.yaml": labDefault])
-        let text = PolicyReport.json(results[0]).text
+        let text = PolicyReport.jsonText(results[0])
         #expect(text == #"{"name":"a-fe-to-b-be","from":"tenant-a/frontend-service","to":"tenant-b/backend-service","port":80,"protocol":"TCP","verdict":"denied","deniedAt":"egress","egress":{"endpoint":"tenant-a/frontend-service","verdict":"denied","matchType":"none","redirect":false,"policies":["CiliumNetworkPolicy/tenant-a/default"]},"ingress":{"endpoint":"tenant-b/backend-service","verdict":"allowed","matchType":"all","redirect":false,"policies":[]},"expect":"denied","ok":true}"#)
     }
 
