@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "PolicyAPI", "PolicyEngine"]),
         // The `porin` binary as users run it: commands, exit codes, servers on loopback.
         .testTarget(name: "PorinCLITests"),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "PolicyAPI"]),
         // Root-only: real namespaces, veths, BPF programs and packets.
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine", "DatapathABI", "Agent", "PolicyCheck"]),
     ],

@@ -79,8 +79,6 @@ public struct LabelSet: Hashable, Sendable, CustomStringConvertible {
         labels.contains { $0.key == key && $0.source == source }
     }
 
-    public var isReservedOnly: Bool { labels.allSatisfy { $0.source == LabelSource.reserved } }
-
     public var description: String { labels.map(\.description).joined(separator: ",") }
 }
 

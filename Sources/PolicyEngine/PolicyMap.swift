@@ -61,18 +61,6 @@ public struct PolicyKey: Hashable, Sendable, Comparable, CustomStringConvertible
         return (other.port & PolicyKey.mask(portPrefixLength)) == port
     }
 
-    /// The keys matching both `self` and `other`'s packets, if any.
-    public func intersection(_ other: PolicyKey) -> PolicyKey? {
-        let id: NumericIdentity
-        if identity == 0 { id = other.identity } else if other.identity == 0 || other.identity == identity { id = identity } else { return nil }
-        if proto == 0 { return PolicyKey(identity: id, proto: other.proto, port: other.port, portPrefixLength: other.portPrefixLength) }
-        if other.proto == 0 { return PolicyKey(identity: id, proto: proto, port: port, portPrefixLength: portPrefixLength) }
-        guard proto == other.proto else { return nil }
-        let (longer, shorter) = portPrefixLength >= other.portPrefixLength ? (self, other) : (other, self)
-        guard (longer.port & PolicyKey.mask(shorter.portPrefixLength)) == shorter.port else { return nil }
-        return PolicyKey(identity: id, proto: proto, port: longer.port, portPrefixLength: longer.portPrefixLength)
-    }
-
     public static func < (a: PolicyKey, b: PolicyKey) -> Bool {
         (a.identity, a.proto, a.port, a.portPrefixLength) < (b.identity, b.proto, b.port, b.portPrefixLength)
     }
