@@ -15,6 +15,11 @@ public struct ContainerPort: Hashable, Sendable {
     public var name: String?
     public var containerPort: Int
     public var proto: L4Protocol
+    public init(name: String?, containerPort: Int, proto: L4Protocol) {
+        self.name = name
+        self.containerPort = containerPort
+        self.proto = proto
+    }
 }
 
 public struct Container: Hashable, Sendable {
@@ -23,6 +28,13 @@ public struct Container: Hashable, Sendable {
     public var command: [String]
     public var args: [String]
     public var ports: [ContainerPort]
+    public init(name: String, image: String?, command: [String], args: [String], ports: [ContainerPort]) {
+        self.name = name
+        self.image = image
+        self.command = command
+        self.args = args
+        self.ports = ports
+    }
 }
 
 public struct PodSpec: Hashable, Sendable {
@@ -30,6 +42,12 @@ public struct PodSpec: Hashable, Sendable {
     public var serviceAccountName: String
     public var restartPolicy: String
     public var hostNetwork: Bool
+    public init(containers: [Container], serviceAccountName: String, restartPolicy: String, hostNetwork: Bool) {
+        self.containers = containers
+        self.serviceAccountName = serviceAccountName
+        self.restartPolicy = restartPolicy
+        self.hostNetwork = hostNetwork
+    }
 }
 
 public struct Pod: Hashable, Sendable {
@@ -67,6 +85,12 @@ public struct ServicePort: Hashable, Sendable {
     /// A number or a container port name; defaults to `port`.
     public var targetPort: String
     public var proto: L4Protocol
+    public init(name: String?, port: Int, targetPort: String, proto: L4Protocol) {
+        self.name = name
+        self.port = port
+        self.targetPort = targetPort
+        self.proto = proto
+    }
 }
 
 public struct Service: Hashable, Sendable {
@@ -76,6 +100,30 @@ public struct Service: Hashable, Sendable {
     public var selector: [String: String]
     public var ports: [ServicePort]
     public var clusterIP: String?
+    public init(name: String, namespace: String, labels: [String: String], selector: [String: String], ports: [ServicePort], clusterIP: String?) {
+        self.name = name
+        self.namespace = namespace
+        self.labels = labels
+        self.selector = selector
+        self.ports = ports
+        self.clusterIP = clusterIP
+    }
+}
+
+extension Deployment {
+    /// The name of replica `index`, shaped as Kubernetes shapes it (`<deployment>-<hash>-<suffix>`)
+    /// but derived from the Deployment, so that the same manifest always gives the same names.
+    public func replicaName(_ index: Int) -> String {
+        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        func fnv(_ s: String) -> UInt64 { s.utf8.reduce(14695981039346656037) { ($0 ^ UInt64($1)) &* 1099511628211 } }
+        var h = fnv(namespace + "/" + name + templateLabels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined())
+        var hash = ""
+        for _ in 0..<10 { hash.append(alphabet[Int(h % UInt64(alphabet.count))]); h /= UInt64(alphabet.count) }
+        var s = fnv(hash + String(index))
+        var suffix = ""
+        for _ in 0..<5 { suffix.append(alphabet[Int(s % UInt64(alphabet.count))]); s /= UInt64(alphabet.count) }
+        return "\(name)-\(hash)-\(suffix)"
+    }
 }
 
 let podSpecIgnoredFields: Set<String> = [

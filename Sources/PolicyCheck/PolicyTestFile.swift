@@ -58,7 +58,7 @@ public struct PolicyScenario: Sendable {
             case let .pod(p): endpoints.append(Self.endpoint(for: p))
             case let .deployment(d):
                 for i in 0..<d.replicas {
-                    let pod = Pod(name: Self.replicaName(d, index: i), namespace: d.namespace, labels: d.templateLabels, spec: d.templateSpec)
+                    let pod = Pod(name: d.replicaName(i), namespace: d.namespace, labels: d.templateLabels, spec: d.templateSpec)
                     endpoints.append(Self.endpoint(for: pod))
                 }
             case let .service(s):
@@ -70,20 +70,6 @@ public struct PolicyScenario: Sendable {
     public static func endpoint(for pod: Pod) -> EndpointInfo {
         let named = pod.namedPorts.map { NamedPort(name: $0.key, proto: $0.value.proto.number, port: UInt16($0.value.port) ?? 0) }
         return EndpointInfo(namespace: pod.namespace, name: pod.name, labels: pod.labels, serviceAccount: pod.spec.serviceAccountName, namedPorts: named)
-    }
-
-    /// Pods of a Deployment are named as Kubernetes names them: `<deployment>-<template hash>-<suffix>`;
-    /// Porin derives hash and suffix from the names so that a scenario is reproducible.
-    public static func replicaName(_ d: Deployment, index: Int) -> String {
-        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
-        func fnv(_ s: String) -> UInt64 { s.utf8.reduce(14695981039346656037) { ($0 ^ UInt64($1)) &* 1099511628211 } }
-        var h = fnv(d.namespace + "/" + d.name + d.templateLabels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined())
-        var hash = ""
-        for _ in 0..<10 { hash.append(alphabet[Int(h % UInt64(alphabet.count))]); h /= UInt64(alphabet.count) }
-        var s = fnv(hash + String(index))
-        var suffix = ""
-        for _ in 0..<5 { suffix.append(alphabet[Int(s % UInt64(alphabet.count))]); s /= UInt64(alphabet.count) }
-        return "\(d.name)-\(hash)-\(suffix)"
     }
 }
 
