@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Netns", dependencies: ["CNetnsShim"]),
         .target(name: "Datapath", dependencies: ["CLibBPF", "DatapathABI", "PolicyEngine", "PolicyAPI"]),
         // The node agent's parts: pod networking, address allocation.
-        .target(name: "Agent", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine"]),
+        .target(name: "Agent", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine", "StandIn"]),
         // Policy test files: workloads + policies + queries evaluated by the engine, offline.
         .target(name: "PolicyCheck", dependencies: ["PolicyAPI", "PolicyEngine"]),
         .executableTarget(

@@ -292,7 +292,7 @@ static __always_inline int ct_expired(struct porin_ct_value *v, __u8 protocol, _
 	return now - v->last_seen_ns > life;
 }
 
-static __always_inline int ct_lookup(struct packet *p, __u32 src_identity, int *report, __u16 *rev_nat)
+static __always_inline int ct_lookup(struct packet *p, int *report, __u16 *rev_nat)
 {
 	*rev_nat = 0;
 	struct porin_ct_key fwd = { .saddr_be = p->saddr, .daddr_be = p->daddr, .sport_be = p->sport,
@@ -419,6 +419,23 @@ static __always_inline int service_translate(struct __sk_buff *skb, struct packe
 	return id;
 }
 
+static __always_inline __u8 trace_reason(int state)
+{
+	return state == CT_REPLY ? PORIN_TRACE_REASON_REPLY : state == CT_ESTABLISHED ? PORIN_TRACE_REASON_ESTABLISHED : PORIN_TRACE_REASON_NEW;
+}
+
+/* A reply of a translated connection must come from the Service's address again. Returns < 0
+ * (after reporting the drop) when the packet cannot be rewritten. */
+static __always_inline int reverse_nat(struct __sk_buff *skb, struct packet *p, __u16 rev_nat, __u16 ep, __u32 src_id, __u32 dst_id)
+{
+	struct porin_revnat_value *rn = bpf_map_lookup_elem(&porin_revnat, &rev_nat);
+	if (rn && rewrite(skb, p, 0, rn->vip_be, rn->port_be) < 0) {
+		emit(skb, PORIN_EVENT_DROP, PORIN_DROP_WRITE_ERROR, ep, src_id, dst_id, 0, 0, -PORIN_DROP_WRITE_ERROR, 0);
+		return -1;
+	}
+	return 0;
+}
+
 /* Policy for one direction of one endpoint: verdict events and drops as Cilium reports them. */
 static __always_inline int enforce(struct __sk_buff *skb, struct packet *p, __u16 ep, __u8 egress, __u32 peer,
 				   __u32 src_id, __u32 dst_id, int state, __u16 enforcement)
@@ -469,15 +486,9 @@ int from_container(struct __sk_buff *skb)
 	}
 	int report = 1;
 	__u16 rev_nat = 0;
-	int state = ct_lookup(&p, src_id, &report, &rev_nat);
-	if (state == CT_REPLY && rev_nat) {
-		/* A reply from a service backend: it must come from the service's address again. */
-		struct porin_revnat_value *rn = bpf_map_lookup_elem(&porin_revnat, &rev_nat);
-		if (rn && rewrite(skb, &p, 0, rn->vip_be, rn->port_be) < 0) {
-			emit(skb, PORIN_EVENT_DROP, PORIN_DROP_WRITE_ERROR, ep, src_id, 0, 0, 0, -PORIN_DROP_WRITE_ERROR, 0);
-			return TC_ACT_SHOT;
-		}
-	}
+	int state = ct_lookup(&p, &report, &rev_nat);
+	if (state == CT_REPLY && rev_nat && reverse_nat(skb, &p, rev_nat, ep, src_id, 0) < 0)
+		return TC_ACT_SHOT;
 	struct porin_ipcache_key ck = { .prefixlen = 32, .addr_be = p.daddr };
 	struct porin_ipcache_value *dst = bpf_map_lookup_elem(&porin_ipcache, &ck);
 	__u32 dst_id = dst ? dst->identity : WORLD_IDENTITY;
@@ -504,7 +515,7 @@ int from_container(struct __sk_buff *skb)
 		__builtin_memcpy(eth->h_source, src_ep->host_mac, ETH_ALEN);
 		if (report)
 			emit(skb, PORIN_EVENT_TRACE, PORIN_OBS_TO_ENDPOINT, dst->endpoint_id, src_id, dst_id, 0,
-			     state == CT_REPLY ? PORIN_TRACE_REASON_REPLY : state == CT_ESTABLISHED ? PORIN_TRACE_REASON_ESTABLISHED : PORIN_TRACE_REASON_NEW,
+			     trace_reason(state),
 			     0, 0);
 		return bpf_redirect_peer(dst->ifindex, 0);
 	}
@@ -512,7 +523,7 @@ int from_container(struct __sk_buff *skb)
 		ct_create(&p, src_id, (__u16)svc);
 	if (report)
 		emit(skb, PORIN_EVENT_TRACE, PORIN_OBS_TO_STACK, ep, src_id, dst_id, 0,
-		     state == CT_REPLY ? PORIN_TRACE_REASON_REPLY : state == CT_ESTABLISHED ? PORIN_TRACE_REASON_ESTABLISHED : PORIN_TRACE_REASON_NEW,
+		     trace_reason(state),
 		     0, 0);
 	return TC_ACT_OK;
 }
@@ -540,15 +551,10 @@ int to_container(struct __sk_buff *skb)
 	__u32 src_id = src ? src->identity : WORLD_IDENTITY;
 	int report = 1;
 	__u16 rev_nat = 0;
-	int state = ct_lookup(&p, src_id, &report, &rev_nat);
-	if (state == CT_REPLY && rev_nat) {
-		/* A reply from a Service backend outside this node's pods: the Service's address again. */
-		struct porin_revnat_value *rn = bpf_map_lookup_elem(&porin_revnat, &rev_nat);
-		if (rn && rewrite(skb, &p, 0, rn->vip_be, rn->port_be) < 0) {
-			emit(skb, PORIN_EVENT_DROP, PORIN_DROP_WRITE_ERROR, ep, src_id, dst_ep->identity, 0, 0, -PORIN_DROP_WRITE_ERROR, 0);
-			return TC_ACT_SHOT;
-		}
-	}
+	int state = ct_lookup(&p, &report, &rev_nat);
+	/* Replies from Service backends outside this node's pods arrive here. */
+	if (state == CT_REPLY && rev_nat && reverse_nat(skb, &p, rev_nat, ep, src_id, dst_ep->identity) < 0)
+		return TC_ACT_SHOT;
 	if (state != CT_REPLY) {
 		int v = enforce(skb, &p, ep, 0, src_id, src_id, dst_ep->identity, state, dst_ep->enforcement);
 		if (v < 0)
@@ -558,7 +564,7 @@ int to_container(struct __sk_buff *skb)
 	}
 	if (report)
 		emit(skb, PORIN_EVENT_TRACE, PORIN_OBS_TO_ENDPOINT, ep, src_id, dst_ep->identity, 0,
-		     state == CT_REPLY ? PORIN_TRACE_REASON_REPLY : state == CT_ESTABLISHED ? PORIN_TRACE_REASON_ESTABLISHED : PORIN_TRACE_REASON_NEW,
+		     trace_reason(state),
 		     0, 0);
 	return TC_ACT_OK;
 }

@@ -7,6 +7,7 @@ import Foundation
 import Netns
 import PolicyAPI
 import PolicyEngine
+import StandIn
 
 public final class NodeAgent: @unchecked Sendable {
     public struct Config: Sendable {
@@ -119,11 +120,8 @@ public final class NodeAgent: @unchecked Sendable {
         for c in pod.spec.containers {
             let argv: [String]
             if let o = commandOverride { argv = o } else if !c.command.isEmpty || !c.args.isEmpty { argv = c.command + c.args } else {
-                guard !c.ports.filter({ $0.proto == .tcp }).isEmpty else { continue }
-                let ports = c.ports.filter { $0.proto == .tcp }.map { p -> String in
-                    let http = (p.name?.hasPrefix("http") ?? false) || [80, 8000, 8080, 8888].contains(p.containerPort)
-                    return "\(p.containerPort):\(http ? "http" : "echo")"
-                }
+                let ports = c.ports.filter { $0.proto == .tcp }.map { StandInPort.forContainerPort($0.containerPort, name: $0.name).description }
+                guard !ports.isEmpty else { continue }
                 argv = [config.porin, "standin", "--hostname", pod.name] + ports.flatMap { ["--port", $0] }
             }
             let p = Process()
