@@ -37,18 +37,29 @@ let package = Package(
         // The stand-in server pods run when their manifest names only an image.
         .target(name: "StandIn"),
         .target(name: "Netns", dependencies: ["CNetnsShim"]),
+        // What the CLI, the control plane and the agents share: cluster paths and names, the
+        // unix-socket API and its messages, process spawning, address allocation.
+        .target(name: "ClusterAPI", dependencies: ["PolicyAPI"]),
+        // SQLite from the system (Debian libsqlite3-dev): the control plane's object store.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // The control plane: object store, admission (validation, namespaces, ClusterIPs),
+        // the API the CLI talks to, kube-dns's records, and supervision of the node agents.
+        .target(name: "ControlPlane", dependencies: ["ClusterAPI", "CSQLite", "PolicyAPI", "PolicyEngine", "Netns", "World"]),
+        // The simulated outside world: hosts on documentation prefixes and their resolver.
+        .target(name: "World", dependencies: ["Netns", "PolicyAPI"]),
         .target(name: "Datapath", dependencies: ["CLibBPF", "DatapathABI", "PolicyEngine", "PolicyAPI"]),
         // The node agent's parts: pod networking, address allocation.
-        .target(name: "Agent", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine", "StandIn"]),
+        .target(name: "Agent", dependencies: ["ClusterAPI", "Datapath", "Netns", "PolicyAPI", "PolicyEngine", "StandIn"]),
         // Policy test files: workloads + policies + queries evaluated by the engine, offline.
         .target(name: "PolicyCheck", dependencies: ["PolicyAPI", "PolicyEngine"]),
         .executableTarget(
             name: "porin",
             dependencies: [
                 "PolicyAPI", "PolicyEngine", "PolicyCheck", "StandIn", "DNS", "DNSServer", "Datapath", "DatapathABI",
+                "ClusterAPI", "ControlPlane", "Agent", "Netns", "World",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns", "Agent"]),
+        .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns", "Agent", "ClusterAPI"]),
         .testTarget(name: "PolicyAPITests", dependencies: ["PolicyAPI"]),
         .testTarget(
             name: "PolicyEngineTests",
@@ -59,9 +70,9 @@ let package = Package(
         .testTarget(name: "PolicyCheckTests", dependencies: ["PolicyCheck", "PolicyAPI", "PolicyEngine"]),
         // The `porin` binary as users run it: commands, exit codes, servers on loopback.
         .testTarget(name: "PorinCLITests"),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "PolicyAPI"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "ClusterAPI", "ControlPlane", "PolicyAPI"]),
         // Root-only: real namespaces, veths, BPF programs and packets.
-        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine", "DatapathABI", "Agent", "PolicyCheck"]),
+        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine", "DatapathABI", "Agent", "PolicyCheck", "World", "ClusterAPI"]),
     ],
     swiftLanguageModes: [.v6]
 )

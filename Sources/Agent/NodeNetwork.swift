@@ -25,9 +25,9 @@ public final class NodeNetwork: @unchecked Sendable {
     /// Creates (or takes over) the node namespace and loads the datapath with its maps pinned
     /// under /sys/fs/bpf/porin/<cluster>/<node>/ (each node has its own ifindexes, conntrack and
     /// endpoints, so nodes never share maps).
-    public init(cluster: String, nodeName: String) throws {
+    public init(cluster: String, nodeName: String, netns: String? = nil) throws {
         self.cluster = cluster
-        node = try NetworkNamespace.create(nodeName)
+        node = try NetworkNamespace.create(netns ?? nodeName)
         try node.sysctl("net/ipv4/ip_forward", "1")
         // IPv4 only for now: the node sends no IPv6 (router solicitations, MLD) into pods either.
         try node.sysctl("net/ipv6/conf/all/disable_ipv6", "1")
@@ -80,6 +80,17 @@ public final class NodeNetwork: @unchecked Sendable {
             let datapath = self.datapath
             try node.perform { try datapath.attach(ifindex: hostIndex) }
         }
+        return PodNetwork(namespace: ns, address: address, hostDevice: host, hostIfindex: hostIndex, podMAC: podMAC, hostMAC: hostMAC)
+    }
+
+    /// Re-reads a pod wired by an earlier agent and attaches the (reloaded) datapath to it again.
+    public func adoptPod(netns name: String, address: IPAddress) throws -> PodNetwork {
+        let ns = NetworkNamespace(name)
+        let host = Self.hostDevice(for: name)
+        let (hostIndex, hostMAC) = try node.link(host)
+        let (_, podMAC) = try ns.link("eth0")
+        let datapath = self.datapath
+        try node.perform { try datapath.attach(ifindex: hostIndex) }
         return PodNetwork(namespace: ns, address: address, hostDevice: host, hostIfindex: hostIndex, podMAC: podMAC, hostMAC: hostMAC)
     }
 

@@ -73,13 +73,23 @@ public struct IdentityAllocator: Sendable {
     }
 
     /// Returns the identity for `labels`, allocating one when new; `isNew` tells which.
-    public mutating func acquire(_ labels: LabelSet) -> (id: NumericIdentity, isNew: Bool) {
+    /// `preferred` (an agent restoring its endpoints after a restart) is taken when it is free
+    /// and of the right scope, so that identities in pinned maps stay valid.
+    public mutating func acquire(_ labels: LabelSet, preferred: NumericIdentity? = nil) -> (id: NumericIdentity, isNew: Bool) {
         if let id = byLabels[labels] {
             if ReservedIdentity.labels[id] == nil { refs[id, default: 0] += 1 }
             return (id, false)
         }
         let id: NumericIdentity
-        if Self.isLocalScope(labels) {
+        if let p = preferred, labelsByID[p] == nil, !Self.isLocalScope(labels), p >= ReservedIdentity.minCluster, p < 65536 {
+            if let i = freeCluster.firstIndex(of: p) {
+                freeCluster.remove(at: i)
+            } else if p >= nextCluster {
+                freeCluster.append(contentsOf: nextCluster..<p)
+                nextCluster = p + 1
+            }
+            id = p
+        } else if Self.isLocalScope(labels) {
             if let f = freeLocal.popLast() { id = f } else { id = nextLocal; nextLocal += 1 }
         } else {
             if let f = freeCluster.popLast() { id = f } else { id = nextCluster; nextCluster += 1 }

@@ -151,11 +151,11 @@ public final class PolicyEngine: @unchecked Sendable {
 
     /// Adds or updates an endpoint; returns its identity.
     @discardableResult
-    public func upsertEndpoint(_ ep: EndpointInfo) -> NumericIdentity {
+    public func upsertEndpoint(_ ep: EndpointInfo, preferredIdentity: NumericIdentity? = nil) -> NumericIdentity {
         let labels = identityLabels(for: ep)
         let old = endpoints[ep.fullName]
         if let old, old.info == ep, identities[old.identity] == labels { return old.identity }
-        let (id, isNew) = allocator.acquire(labels)
+        let (id, isNew) = allocator.acquire(labels, preferred: preferredIdentity)
         if isNew { addIdentity(id, labels) }
         let key = SubjectKey(identity: id, namedPorts: ep.namedPorts)
         acquireSubject(key, labels: labels, namespace: ep.namespace)

@@ -1,5 +1,5 @@
 // Address allocation for pods and Services.
-import Agent
+import ClusterAPI
 import PolicyAPI
 import Testing
 

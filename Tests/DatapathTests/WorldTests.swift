@@ -2,6 +2,7 @@
 // reaches it through the node's uplink and gets the lab's 301; the lab's tenant-a policy then
 // drops it (world identity), and world files with mistakes are refused with positions.
 import Agent
+import World
 import Datapath
 import Foundation
 import Netns
