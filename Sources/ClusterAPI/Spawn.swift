@@ -16,6 +16,11 @@ public enum Spawn {
         if let log { try? FileManager.default.createDirectory(atPath: (log as NSString).deletingLastPathComponent, withIntermediateDirectories: true) }
         posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else is inherited: Foundation's Process learns that a child ended when a socket
+        // the child holds closes, so a daemon holding its starter's copy would make the starter
+        // look alive forever (and pipes would never reach end of file).
+        let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+        for fd in open where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
 
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)

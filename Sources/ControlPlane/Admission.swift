@@ -61,6 +61,13 @@ struct Admission {
     /// Splits files into documents (a `List`'s items count as documents of their own) and
     /// decodes each. `namespace` is `-n`.
     func decode(_ files: [SourceFile], namespace: String?) throws(AdmissionError) -> [(doc: ManifestNode, object: APIObject, file: String)] {
+        let (objects, errors) = decodeAll(files, namespace: namespace)
+        if !errors.isEmpty { throw AdmissionError(lines: errors) }
+        return objects
+    }
+
+    /// The documents that decode, and the errors of those that do not.
+    func decodeAll(_ files: [SourceFile], namespace: String?) -> (objects: [(doc: ManifestNode, object: APIObject, file: String)], errors: [String]) {
         var errors: [String] = []
         var out: [(ManifestNode, APIObject, String)] = []
         for f in files {
@@ -93,8 +100,7 @@ struct Admission {
                 }
             }
         }
-        if !errors.isEmpty { throw AdmissionError(lines: errors) }
-        return out
+        return (out, errors)
     }
 
     static func field(_ n: ManifestNode, _ path: String...) -> ManifestNode? {

@@ -216,11 +216,14 @@ public final class ControlPlane: @unchecked Sendable {
         case .status: return status()
         case .podNetns:
             guard let ns = req.namespace, let name = req.names.first else { return .failure("error: a pod and its namespace are needed") }
-            guard let state = agentState() else { return .failure("error: the agent of \(node) is not ready") }
-            guard let p = state.pods.first(where: { $0.namespace == ns && $0.name == name }) else {
+            // Pods' namespaces are named by the cluster's convention, so exec works while the
+            // agent restarts too.
+            guard Printer(cp: self).desiredPods().contains(where: { $0.namespace == ns && $0.name == name }) else {
                 return .failure("Error from server (NotFound): pods \"\(name)\" not found")
             }
-            return APIResponse(stdout: p.netns)
+            let netns = "\(paths.netnsPrefix)\(ns)-\(name)"
+            guard NetworkNamespace.exists(netns) else { return .failure("error: pod \(ns)/\(name) is not running yet") }
+            return APIResponse(stdout: netns)
         case .shutdown: return shutdown()
         }
     }
@@ -259,12 +262,14 @@ public final class ControlPlane: @unchecked Sendable {
 
     func apply(_ req: APIRequest) -> APIResponse {
         let adm = admission()
-        let admitted: [AdmittedObject]
-        do {
-            let decoded = try adm.decode(req.files, namespace: req.namespace)
-            admitted = try adm.admit(decoded, create: req.op == .create, now: Date().timeIntervalSince1970)
-        } catch {
-            return .failure((error.lines.map { "error: \($0)" } + ["nothing was applied"]).joined(separator: "\n"))
+        // Every error of the request at once: decoding, then what the store says (namespaces,
+        // existing objects, ClusterIPs) for the documents that decoded.
+        var admitted: [AdmittedObject] = []
+        let (decoded, decodeErrors) = adm.decodeAll(req.files, namespace: req.namespace)
+        var errors = decodeErrors
+        do { admitted = try adm.admit(decoded, create: req.op == .create, now: Date().timeIntervalSince1970) } catch { errors += error.lines }
+        if !errors.isEmpty {
+            return .failure((errors.map { "error: \($0)" } + ["nothing was applied"]).joined(separator: "\n"))
         }
         var out = ""
         var changed: [StoredObject] = []
@@ -349,7 +354,11 @@ public final class ControlPlane: @unchecked Sendable {
         }
         if resp.exitCode != 0 {
             // The name's own error, without the file position of the generated document.
-            return .failure(resp.stderr.replacingOccurrences(of: "namespace/\(name):1:", with: "namespace \(name): column "))
+            let lines = resp.stderr.split(separator: "\n").map { line -> String in
+                guard let r = line.range(of: "metadata.name: ") else { return String(line) }
+                return "error: namespace \"\(name)\": " + line[r.upperBound...]
+            }
+            return .failure(lines.joined(separator: "\n"))
         }
         return resp
     }

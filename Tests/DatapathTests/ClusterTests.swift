@@ -1,0 +1,233 @@
+// Whole clusters through the `porin` binary, as a user drives them: `up` (with the simulated
+// world), LAB.md §3, §5 and §7 with `create`/`apply`/`exec`, bad input that changes nothing,
+// `kill -9` of the agent while traffic flows, containers restarted by restartPolicy, two clusters
+// side by side, and `down` leaving nothing behind. Needs root.
+import ClusterAPI
+import Foundation
+import Testing
+
+struct PorinCLI {
+    let cluster: String
+    static let binary = MiniLabTests.porin
+    static let lab = MiniLabTests.lab.path
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    @discardableResult
+    func run(_ args: [String], stdin: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["PORIN_CLUSTER"] = cluster
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        if let stdin {
+            let i = Pipe()
+            p.standardInput = i
+            i.fileHandleForWriting.write(Data(stdin.utf8))
+            try i.fileHandleForWriting.close()
+        } else {
+            p.standardInput = FileHandle.nullDevice
+        }
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// `porin exec -n NS POD -- curl -sI --max-time T URL`.
+    func curl(from ns: String, _ url: String, pod: String = "frontend-service", timeout: Int = 3) throws -> Result {
+        try run(["exec", "-n", ns, pod, "--", "curl", "-sI", "--max-time", String(timeout), url])
+    }
+
+    /// Retries while servers start (stand-ins, kube-dns): the first success, or the last failure.
+    func curlUntilUp(from ns: String, _ url: String) throws -> Result {
+        var r = try curl(from: ns, url, timeout: 2)
+        for _ in 0..<25 where r.status != 0 {
+            usleep(200_000)
+            r = try curl(from: ns, url, timeout: 2)
+        }
+        return r
+    }
+
+    /// Everything the cluster could leave on the machine; empty when it is gone.
+    func leftovers() -> [String] {
+        let paths = ClusterPaths(cluster)
+        var out: [String] = []
+        out += ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter { $0.hasPrefix(paths.netnsPrefix) }.map { "netns \($0)" }
+        out += ((try? FileManager.default.contentsOfDirectory(atPath: "/etc/netns")) ?? []).filter { $0.hasPrefix(paths.netnsPrefix) }.map { "/etc/netns/\($0)" }
+        for d in [paths.bpfDirectory, paths.runDirectory, paths.stateDirectory] where FileManager.default.fileExists(atPath: d) { out.append(d) }
+        for p in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard Int32(p) != nil, let cmd = try? String(contentsOfFile: "/proc/\(p)/cmdline", encoding: .utf8) else { continue }
+            let args = cmd.split(separator: "\0").map(String.init)
+            if args.contains(cluster) && (args.contains("controlplane") || args.contains("agent")) { out.append("process \(p): \(args.joined(separator: " "))") }
+        }
+        return out
+    }
+}
+
+@Suite("Clusters through the porin CLI", .serialized)
+struct ClusterTests {
+    static func name(_ tag: String) -> String { "t\(tag)\(getpid() % 100000)" }
+
+    @Test("LAB.md §3, §5 and §7 with porin commands; bad input changes nothing; down leaves nothing",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: PorinCLI.binary)))
+    func lab() throws {
+        try #require(getuid() == 0, "cluster tests need root (network namespaces and BPF)")
+        let c = PorinCLI(cluster: Self.name("lab"))
+        defer { _ = try? c.run(["down", "--name", c.cluster]) }
+        let up = try c.run(["up", "--name", c.cluster, "--world", "\(PorinCLI.lab)/world.yaml"])
+        try #require(up.status == 0, "porin up: \(up.stdout)\(up.stderr)")
+        #expect(up.stdout.contains("Cluster Pods:          2/2 managed by Porin"), "kube-dns's two pods: \(up.stdout)")
+
+        for ns in ["tenant-a", "tenant-b", "tenant-c"] {
+            #expect(try c.run(["create", "ns", ns]).stdout == "namespace/\(ns) created\n")
+            let r = try c.run(["create", "-n", ns, "-f", "\(PorinCLI.lab)/tenant-services.yaml"])
+            #expect(r.stdout == "pod/frontend-service created\npod/backend-service created\nservice/backend-service created\n", "\(r)")
+        }
+        let pods = try c.run(["get", "pods", "-A"]).stdout
+        #expect(pods.split(separator: "\n").count == 9, "header + 2 coredns + 6 tenant pods:\n\(pods)")
+
+        // §3: no policy, everything answers, by name, across namespaces and to the world.
+        for t in ["tenant-a", "tenant-b", "tenant-c"] {
+            let r = try c.curlUntilUp(from: "tenant-a", "backend-service.\(t)")
+            #expect(r.status == 0 && r.stdout.hasPrefix("HTTP/1.1 200 OK"), "§3 \(t): \(r)")
+        }
+        let tw = try c.curlUntilUp(from: "tenant-a", "api.twitter.com")
+        #expect(tw.stdout.hasPrefix("HTTP/1.1 301 Moved Permanently"), "§3 the world: \(tw)")
+
+        // Bad input: errors with positions, and nothing applied.
+        let bad = """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: lockdown, namespace: tenant-a}
+            spec:
+              endpointSelector: {}
+              egress:
+              - toPorts: [{ports: [{port: "70000"}]}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: extra, namespace: tenant-zz}
+            spec: {containers: [{name: c, image: nginx}]}
+            """
+        let rejected = try c.run(["apply", "-f", "-"], stdin: bad)
+        #expect(rejected.status == 1)
+        #expect(rejected.stderr.contains("<stdin>:7:31: spec.egress[0].toPorts[0].ports[0].port: port \"70000\" is out of range"), "\(rejected.stderr)")
+        #expect(rejected.stderr.contains("<stdin>:11:36: metadata.namespace: namespaces \"tenant-zz\" not found"), "\(rejected.stderr)")
+        #expect(try c.run(["get", "cnp", "-A"]).stderr == "No resources found\n")
+        #expect(try c.curl(from: "tenant-a", "backend-service.tenant-b").status == 0, "the rejected lockdown policy is not in force")
+
+        // §5: tenant-a's default policy keeps tenant-a and DNS, drops tenant-b, tenant-c and the world.
+        let applied = try c.run(["apply", "-f", "\(PorinCLI.lab)/tenant-a-default-policy.yaml"])
+        #expect(applied.stdout == "ciliumnetworkpolicy.cilium.io/default created\n", "\(applied)")
+        var r = try c.curl(from: "tenant-a", "backend-service.tenant-a")
+        #expect(r.status == 0 && r.stdout.hasPrefix("HTTP/1.1 200 OK"), "§5 tenant-a: \(r)")
+        for t in ["backend-service.tenant-b", "backend-service.tenant-c", "api.twitter.com"] {
+            r = try c.curl(from: "tenant-a", t)
+            #expect(r.status == 28, "§5 \(t) is dropped: curl exits 28 (\(r))")
+        }
+        r = try c.curl(from: "tenant-b", "backend-service.tenant-a")
+        #expect(r.status == 28, "§5 tenant-a's ingress drops tenant-b (\(r))")
+        #expect(try c.run(["apply", "-f", "\(PorinCLI.lab)/tenant-a-default-policy.yaml"]).stdout == "ciliumnetworkpolicy.cilium.io/default unchanged\n")
+
+        // §7: the exam in tenant-b: the first attempt drops tenant-c's backend, the solution reaches it.
+        #expect(try c.run(["apply", "-f", "\(PorinCLI.lab)/default-exam-first-attempt.yaml"]).status == 0)
+        r = try c.curl(from: "tenant-b", "backend-service.tenant-c")
+        #expect(r.status == 28, "§7 first attempt: \(r)")
+        let fixed = try c.run(["apply", "-f", "\(PorinCLI.lab)/default-exam.yaml"])
+        #expect(fixed.stdout.contains("configured"), "the same policy, changed: \(fixed)")
+        r = try c.curl(from: "tenant-b", "backend-service.tenant-c")
+        #expect(r.status == 0 && r.stdout.hasPrefix("HTTP/1.1 200 OK"), "§7 solution: \(r)")
+
+        // Deleting the policy restores §3's answers; deleting a namespace removes its pods.
+        #expect(try c.run(["delete", "-f", "\(PorinCLI.lab)/tenant-a-default-policy.yaml"]).stdout == "ciliumnetworkpolicy.cilium.io \"default\" deleted\n")
+        #expect(try c.curl(from: "tenant-a", "backend-service.tenant-b").status == 0)
+        #expect(try c.run(["delete", "ns", "tenant-c"]).stdout == "namespace \"tenant-c\" deleted\n")
+        #expect(!FileManager.default.fileExists(atPath: "/run/netns/\(ClusterPaths(c.cluster).netnsPrefix)tenant-c-backend-service"))
+
+        let down = try c.run(["down"])
+        #expect(down.status == 0, "\(down)")
+        #expect(c.leftovers() == [], "porin down leaves nothing")
+    }
+
+    @Test("kill -9 of the agent changes no verdict; containers restart by restartPolicy; two clusters side by side",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: PorinCLI.binary)))
+    func restartAndSupervision() throws {
+        try #require(getuid() == 0, "cluster tests need root (network namespaces and BPF)")
+        let c = PorinCLI(cluster: Self.name("r")), other = PorinCLI(cluster: Self.name("s"))
+        defer {
+            _ = try? c.run(["down", "--name", c.cluster])
+            _ = try? other.run(["down", "--name", other.cluster])
+        }
+        try #require(try c.run(["up", "--name", c.cluster]).status == 0)
+        try #require(try other.run(["up", "--name", other.cluster]).status == 0, "a second cluster beside the first")
+        for ns in ["tenant-a", "tenant-b"] {
+            try c.run(["create", "ns", ns])
+            try c.run(["apply", "-n", ns, "-f", "\(PorinCLI.lab)/tenant-services.yaml"])
+        }
+        try other.run(["create", "ns", "tenant-a"])
+        try other.run(["apply", "-n", "tenant-a", "-f", "\(PorinCLI.lab)/tenant-services.yaml"])
+        #expect(try c.curlUntilUp(from: "tenant-a", "backend-service.tenant-a").status == 0)
+        #expect(try other.curlUntilUp(from: "tenant-a", "backend-service.tenant-a").status == 0, "the other cluster works on its own")
+        #expect(try c.run(["apply", "-f", "\(PorinCLI.lab)/tenant-a-default-policy.yaml"]).status == 0)
+        let before = try c.run(["get", "pods", "-A", "-o", "wide"]).stdout
+
+        // kill -9 while traffic flows: the pinned maps keep enforcing, the restarted agent adopts.
+        let agents = c.leftovers().filter { $0.contains(" agent ") }
+        try #require(agents.count == 1, "one agent: \(agents)")
+        let pid = Int32(agents[0].dropFirst("process ".count).prefix { $0 != ":" })!
+        kill(pid, SIGKILL)
+        var allowed: [Int32] = [], denied: [Int32] = []
+        for _ in 0..<8 {
+            allowed.append(try c.curl(from: "tenant-a", "backend-service.tenant-a", timeout: 2).status)
+            denied.append(try c.curl(from: "tenant-a", "backend-service.tenant-b", timeout: 1).status)
+        }
+        #expect(allowed.allSatisfy { $0 == 0 }, "allowed stays allowed across the restart: \(allowed)")
+        #expect(denied.allSatisfy { $0 == 28 }, "dropped stays dropped across the restart: \(denied)")
+        let status = try c.run(["status", "--wait", "--wait-duration", "30"])
+        #expect(status.stdout.contains("Agent restarts:        1"), "\(status.stdout)")
+        let after = try c.run(["get", "pods", "-A", "-o", "wide"]).stdout
+        func strip(_ t: String) -> [String] { t.split(separator: "\n").map { $0.split(separator: " ").enumerated().filter { $0.offset != 5 }.map(\.element).joined(separator: " ") } }
+        #expect(strip(after) == strip(before), "the same pods, addresses and restart counts after the agent's restart:\n\(before)\n\(after)")
+
+        // The restarted agent carries on: new objects are applied and enforced.
+        let crashers = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: crasher}
+            spec: {restartPolicy: OnFailure, containers: [{name: c, image: busybox, command: [sh, -c, "exit 3"]}]}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: once}
+            spec: {restartPolicy: Never, containers: [{name: c, image: busybox, command: [sh, -c, "exit 0"]}]}
+            """
+        #expect(try c.run(["apply", "-n", "tenant-b", "-f", "-"], stdin: crashers).status == 0)
+        var table = ""
+        for _ in 0..<40 {
+            table = try c.run(["get", "pods", "-n", "tenant-b"]).stdout
+            if table.contains(where: { _ in true }), let line = table.split(separator: "\n").first(where: { $0.hasPrefix("crasher ") }),
+               let restarts = Int(line.split(separator: " ").filter { !$0.isEmpty }[3]), restarts >= 2 { break }
+            usleep(250_000)
+        }
+        let crasher = table.split(separator: "\n").first { $0.hasPrefix("crasher ") }.map { $0.split(separator: " ").filter { !$0.isEmpty } }
+        #expect((crasher.flatMap { Int($0[3]) } ?? 0) >= 2, "OnFailure restarts a failing container:\n\(table)")
+        let once = table.split(separator: "\n").first { $0.hasPrefix("once ") }.map { $0.split(separator: " ").filter { !$0.isEmpty } }
+        #expect(once?[2] == "Completed" && once?[3] == "0", "Never: a container that exits 0 is Completed:\n\(table)")
+
+        #expect(try c.run(["down"]).status == 0)
+        #expect(c.leftovers() == [], "the first cluster is gone")
+        #expect(try other.curl(from: "tenant-a", "backend-service.tenant-a").status == 0, "the second cluster is untouched by the first's down")
+        #expect(try other.run(["down"]).status == 0)
+        #expect(other.leftovers() == [])
+    }
+}
