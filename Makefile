@@ -1,7 +1,7 @@
 # Porin's entry points. `make test` is the README's test command and what .ci/run runs.
 SWIFT ?= swift
 
-.PHONY: build release test bench lab clean bpf
+.PHONY: build release test bench lab lab-down clean bpf
 
 BPF_CLANG ?= clang
 BPF_CFLAGS = -O2 -g -target bpf -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
@@ -26,13 +26,22 @@ test: bpf
 	$(SWIFT) test --skip-build
 	.build/debug/porin policy test examples/lab/*.test.yaml examples/policy-tests/*.test.yaml
 
-# The lab. Until the cluster exists (issue #3) this evaluates its policies offline.
-lab:
+# The lab (LAB.md): a cluster named `lab` with the simulated world, tenants a, b and c, and
+# frontend-service/backend-service in each. Safe to run again: objects are applied, not re-created.
+PORIN = .build/release/porin
+lab: bpf
 	$(SWIFT) build -c release --product porin
-	.build/release/porin policy test examples/lab/*.test.yaml
+	$(PORIN) status --cluster lab >/dev/null 2>&1 || $(PORIN) up --name lab --world examples/lab/world.yaml
+	$(PORIN) apply --cluster lab -f examples/lab/tenants.yaml
+	for ns in tenant-a tenant-b tenant-c; do $(PORIN) apply --cluster lab -n $$ns -f examples/lab/tenant-services.yaml || exit 1; done
+	$(PORIN) status --cluster lab --wait
+	@echo "The lab is up. Try: $(PORIN) exec -n tenant-a frontend-service -- curl -sI backend-service.tenant-b"
+
+lab-down:
+	$(PORIN) down --name lab
 
 # Benchmarks print figures; they are never part of `make test`.
-bench: release
+bench: release bpf
 	.build/release/porin-bench
 
 clean:
