@@ -57,6 +57,14 @@ public final class ObjectStore {
         return out
     }
 
+    /// Resets a statement and binds an object's kind, namespace and name to parameters 1-3.
+    private func bindKey(_ stmt: OpaquePointer, _ o: StoredObject) {
+        sqlite3_reset(stmt)
+        sqlite3_bind_text(stmt, 1, o.kind, -1, Self.transient)
+        sqlite3_bind_text(stmt, 2, o.namespace, -1, Self.transient)
+        sqlite3_bind_text(stmt, 3, o.name, -1, Self.transient)
+    }
+
     /// Writes and deletes in one transaction.
     public func commit(upserts: [StoredObject], deletes: [StoredObject]) throws {
         try exec("BEGIN IMMEDIATE")
@@ -64,10 +72,7 @@ public final class ObjectStore {
             let up = try prepare("INSERT OR REPLACE INTO objects (kind, namespace, name, document, created) VALUES (?, ?, ?, ?, ?)")
             defer { sqlite3_finalize(up) }
             for o in upserts {
-                sqlite3_reset(up)
-                sqlite3_bind_text(up, 1, o.kind, -1, Self.transient)
-                sqlite3_bind_text(up, 2, o.namespace, -1, Self.transient)
-                sqlite3_bind_text(up, 3, o.name, -1, Self.transient)
+                bindKey(up, o)
                 sqlite3_bind_text(up, 4, o.document, -1, Self.transient)
                 sqlite3_bind_double(up, 5, o.created)
                 guard sqlite3_step(up) == SQLITE_DONE else { throw ClusterError("object store: \(String(cString: sqlite3_errmsg(db)))") }
@@ -75,10 +80,7 @@ public final class ObjectStore {
             let del = try prepare("DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?")
             defer { sqlite3_finalize(del) }
             for o in deletes {
-                sqlite3_reset(del)
-                sqlite3_bind_text(del, 1, o.kind, -1, Self.transient)
-                sqlite3_bind_text(del, 2, o.namespace, -1, Self.transient)
-                sqlite3_bind_text(del, 3, o.name, -1, Self.transient)
+                bindKey(del, o)
                 guard sqlite3_step(del) == SQLITE_DONE else { throw ClusterError("object store: \(String(cString: sqlite3_errmsg(db)))") }
             }
             try exec("COMMIT")

@@ -42,7 +42,14 @@ extension AnyManifest {
         }
     }
 
-    static func quoteJSON(_ s: String, into out: inout String) {
+    /// A JSON string literal (RFC 8259 escapes); strings that need none are appended whole.
+    public static func quoteJSON(_ s: String, into out: inout String) {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for u in s.unicodeScalars {
             switch u {

@@ -1,4 +1,5 @@
 // Ordered JSON output (key order is part of Porin's documented output formats).
+import PolicyAPI
 
 public indirect enum JSONValue: Sendable, Equatable {
     case null
@@ -85,31 +86,5 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
-    public static func quote(_ s: String, into out: inout String) {
-        // Most strings need no escaping: append them whole.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            out += "\""
-            out += s
-            out += "\""
-            return
-        }
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
+    public static func quote(_ s: String, into out: inout String) { AnyManifest.quoteJSON(s, into: &out) }
 }
