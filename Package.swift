@@ -39,7 +39,8 @@ let package = Package(
         .target(name: "Netns", dependencies: ["CNetnsShim"]),
         // What the CLI, the control plane and the agents share: cluster paths and names, the
         // unix-socket API and its messages, process spawning, address allocation.
-        .target(name: "ClusterAPI", dependencies: ["PolicyAPI"]),
+        .target(name: "CProcessShim"),
+        .target(name: "ClusterAPI", dependencies: ["PolicyAPI", "CProcessShim"]),
         // SQLite from the system (Debian libsqlite3-dev): the control plane's object store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The control plane: object store, admission (validation, namespaces, ClusterIPs),

@@ -56,7 +56,10 @@ enum ContainerRuntime {
             c.state = .running
             c.ownChild = true
         } catch {
-            c.state = .exited
+            // Counted as a failed start: restartPolicy decides, with back-off, like an exit.
+            c.state = .running
+            c.pid = 0
+            c.ownChild = false
             c.lastExit = 127
             if let log, let h = FileHandle(forWritingAtPath: log) {
                 h.seekToEndOfFile()
@@ -70,7 +73,8 @@ enum ContainerRuntime {
     static func check(_ c: inout ContainerProcess, restartPolicy: String, now: Double) -> Bool {
         guard c.state == .running else { return false }
         var exit: Int32?
-        if c.ownChild { exit = Spawn.reap(c.pid) } else if !Spawn.alive(c.pid) { exit = 137 }  // status unknown: assume killed
+        if c.pid == 0 { exit = c.lastExit ?? 127 }  // never started
+        else if c.ownChild { exit = Spawn.reap(c.pid) } else if !Spawn.alive(c.pid) { exit = 137 }  // status unknown: assume killed
         guard let code = exit else { return false }
         c.lastExit = code
         let restart = restartPolicy == "Always" || (restartPolicy == "OnFailure" && code != 0)
@@ -84,11 +88,14 @@ enum ContainerRuntime {
     }
 
     /// Stops every process in a network namespace (containers and anything they started).
+    /// Own children that have not been reaped are killed by pid (their pid cannot have been
+    /// reused); everything else is found by the namespace it runs in, never by a saved pid.
     static func killAll(netns: String, containers: [ContainerProcess]) {
-        for c in containers where c.state == .running && c.pid > 0 { kill(c.pid, SIGKILL) }
+        let unreaped = containers.filter { $0.ownChild && $0.state == .running && $0.pid > 0 }
+        for c in unreaped { kill(c.pid, SIGKILL) }
         let pids = (try? run(["ip", "netns", "pids", netns]))?.split(separator: "\n").compactMap { Int32($0) } ?? []
         for p in pids { kill(p, SIGKILL) }
-        for c in containers where c.ownChild && c.pid > 0 {
+        for c in unreaped {
             var st: Int32 = 0
             waitpid(c.pid, &st, 0)
         }

@@ -17,7 +17,8 @@ public final class NodeAgent: @unchecked Sendable {
         public var nodeName: String
         /// The node's network namespace (default: the node's name).
         public var nodeNetns: String
-        /// Pods' namespaces are `<prefix><namespace>-<pod>` (default: `<cluster>-`).
+        /// Pods' namespaces are `<prefix><namespace>.<pod>` (default prefix: `<cluster>-`). A
+        /// namespace name has no dot, so no two pods (and no node, whose name has none) share one.
         public var podNetnsPrefix: String
         public var podCIDR = IPPrefix("10.244.0.0/16")!
         public var serviceCIDR = IPPrefix("10.96.0.0/12")!
@@ -61,8 +62,15 @@ public final class NodeAgent: @unchecked Sendable {
             var created: Double
             var containers: [ContainerProcess]
         }
+        struct SavedService: Codable {
+            var ids: [UInt16]
+            var ip: String
+            /// Port and protocol number of each id, to remove the frontends of a Service deleted
+            /// while no agent ran.
+            var ports: [[Int]]
+        }
         var pods: [SavedPod]
-        var services: [String: [UInt16]]
+        var services: [String: SavedService]
         var nextEndpointID: UInt16
         var nextServiceID: UInt16
     }
@@ -75,14 +83,15 @@ public final class NodeAgent: @unchecked Sendable {
     private var podIPs: IPAllocator
     private var serviceIPs: IPAllocator
     public private(set) var pods: [String: RunningPod] = [:]
-    public private(set) var services: [String: (service: Service, ip: IPAddress, ids: [UInt16])] = [:]
+    /// Services by `namespace/name`; headless ones (`clusterIP: None`) have no address.
+    public private(set) var services: [String: (service: Service, ip: IPAddress?, ids: [UInt16])] = [:]
     /// Desired objects by key (`Kind/namespace/name`), with their creation times.
     private var desired: [String: (object: APIObject, created: Double)] = [:]
     private var appliedPolicies: [PolicyReference: NetworkPolicyObject] = [:]
     private var writtenPrefixes: Set<IPPrefix> = []
     /// Pods found in the saved state at start, adopted when the first sync still wants them.
     private var restored: [String: (saved: SavedState.SavedPod, network: PodNetwork)] = [:]
-    private var restoredServiceIDs: [String: [UInt16]] = [:]
+    private var restoredServices: [String: SavedState.SavedService] = [:]
     private var nextEndpointID: UInt16 = 1
     private var nextServiceID: UInt16 = 1
 
@@ -205,8 +214,12 @@ public final class NodeAgent: @unchecked Sendable {
             if let w = wantedPods[key], pods[key] == nil, String(describing: w.pod.spec) == r.saved.spec {
                 adopt(w.pod, saved: r.saved, network: r.network)
             } else {
+                // Deleted (or changed) while no agent ran: its endpoint leaves the maps too.
                 ContainerRuntime.killAll(netns: r.network.namespace.name, containers: r.saved.containers)
+                maps.removeEndpoint(DatapathEndpoint(id: r.saved.endpointID, identity: r.saved.identity, address: r.network.address,
+                                                     hostIfindex: r.network.hostIfindex, podMAC: r.network.podMAC, hostMAC: r.network.hostMAC))
                 network.deletePod(r.network)
+                podIPs.release(r.network.address)
             }
         }
         var firstError: Error?
@@ -215,24 +228,38 @@ public final class NodeAgent: @unchecked Sendable {
         }
 
         for (key, s) in services where wantedServices[key] == nil {
-            for (i, port) in s.service.ports.enumerated() { maps.removeService(id: s.ids[i], vip: s.ip, port: UInt16(port.port), proto: port.proto.number) }
+            removeFrontends(s.service, ip: s.ip, ids: s.ids)
             services[key] = nil
+        }
+        // Services a previous agent wrote that are gone now.
+        for (key, saved) in restoredServices where wantedServices[key] == nil {
+            if let ip = IPAddress(saved.ip) {
+                for (i, pp) in saved.ports.enumerated() where i < saved.ids.count && pp.count == 2 {
+                    maps.removeService(id: saved.ids[i], vip: ip, port: UInt16(pp[0]), proto: UInt8(pp[1]))
+                }
+            }
+            restoredServices[key] = nil
         }
         for (key, svc) in wantedServices where services[key]?.service != svc {
             do { try addService(key, svc) } catch { firstError = firstError ?? error }
         }
+        defer { saveState() }
         try syncAll()
         if config.dnsRecordsPath != nil { try writeDNSRecords() }
-        saveState()
         if let firstError { throw firstError }
     }
 
+    private func removeFrontends(_ svc: Service, ip: IPAddress?, ids: [UInt16]) {
+        guard let ip else { return }
+        for (i, port) in svc.ports.enumerated() where i < ids.count { maps.removeService(id: ids[i], vip: ip, port: UInt16(port.port), proto: port.proto.number) }
+    }
+
     private func addService(_ key: String, _ svc: Service) throws {
-        if let old = services[key] {
-            for (i, port) in old.service.ports.enumerated() { maps.removeService(id: old.ids[i], vip: old.ip, port: UInt16(port.port), proto: port.proto.number) }
-        }
-        let ip: IPAddress
-        if let fixed = svc.clusterIP.flatMap(IPAddress.init) {
+        if let old = services[key] { removeFrontends(old.service, ip: old.ip, ids: old.ids) }
+        let ip: IPAddress?
+        if svc.clusterIP == "None" {
+            ip = nil  // headless: no frontend to balance
+        } else if let fixed = svc.clusterIP.flatMap(IPAddress.init) {
             _ = serviceIPs.claim(fixed)
             ip = fixed
         } else if let existing = services[key] {
@@ -241,7 +268,7 @@ public final class NodeAgent: @unchecked Sendable {
             guard let a = serviceIPs.allocate() else { throw DatapathError("the Service CIDR \(config.serviceCIDR) is full") }
             ip = a
         }
-        var ids = services[key]?.ids ?? restoredServiceIDs.removeValue(forKey: key) ?? []
+        var ids = services[key]?.ids ?? restoredServices.removeValue(forKey: key)?.ids ?? []
         while ids.count < svc.ports.count { ids.append(nextServiceID); nextServiceID += 1 }
         services[key] = (svc, ip, ids)
     }
@@ -269,7 +296,13 @@ public final class NodeAgent: @unchecked Sendable {
     private func createPod(_ pod: Pod, created: Double) throws {
         let key = "\(pod.namespace)/\(pod.name)"
         guard let ip = podIPs.allocate() else { throw DatapathError("the pod CIDR \(config.podCIDR) is full") }
-        let netnsName = "\(config.podNetnsPrefix)\(pod.namespace)-\(pod.name)"
+        let netnsName = "\(config.podNetnsPrefix)\(pod.namespace).\(pod.name)"
+        // A namespace left by an agent that died before saving it: its processes and wiring go.
+        if NetworkNamespace.exists(netnsName) {
+            ContainerRuntime.killAll(netns: netnsName, containers: [])
+            network.deletePod(PodNetwork(namespace: NetworkNamespace(netnsName), address: ip, hostDevice: NodeNetwork.hostDevice(for: netnsName),
+                                         hostIfindex: 0, podMAC: [], hostMAC: []))
+        }
         let net: PodNetwork
         do {
             net = try network.createPod(netns: netnsName, address: ip, dns: config.dnsServiceIP, searchNamespace: pod.namespace,
@@ -283,7 +316,15 @@ public final class NodeAgent: @unchecked Sendable {
         let ep = DatapathEndpoint(id: nextEndpointID, identity: identity, address: ip, hostIfindex: net.hostIfindex, podMAC: net.podMAC, hostMAC: net.hostMAC)
         nextEndpointID = nextEndpointID == UInt16.max ? 1 : nextEndpointID + 1
         // The endpoint and its policy are in the maps before any container sends a packet.
-        try maps.sync(endpoint: ep, policy: engine.subjectPolicy(ofEndpoint: key))
+        do {
+            try maps.sync(endpoint: ep, policy: engine.subjectPolicy(ofEndpoint: key))
+        } catch {
+            maps.removeEndpoint(ep)
+            engine.removeEndpoint(namespace: pod.namespace, name: pod.name)
+            network.deletePod(net)
+            podIPs.release(ip)
+            throw error
+        }
         var containers = pod.spec.containers.map { ContainerProcess(name: $0.name, argv: argv($0, pod: pod)) }
         for i in containers.indices { ContainerRuntime.start(&containers[i], netns: netnsName, log: logPath(pod, containers[i].name)) }
         pods[key] = RunningPod(pod: pod, network: net, endpoint: ep, containers: containers, created: created)
@@ -309,8 +350,9 @@ public final class NodeAgent: @unchecked Sendable {
     /// Backends of every Service from the pods that match its selector (targetPort by number or name).
     private func syncServices() throws {
         for (_, s) in services {
+            guard let ip = s.ip else { continue }
             for (i, port) in s.service.ports.enumerated() {
-                try maps.setService(id: s.ids[i], vip: s.ip, port: UInt16(port.port), proto: port.proto.number, backends: backends(s.service, port))
+                try maps.setService(id: s.ids[i], vip: ip, port: UInt16(port.port), proto: port.proto.number, backends: backends(s.service, port))
             }
         }
     }
@@ -327,7 +369,7 @@ public final class NodeAgent: @unchecked Sendable {
 
     private func writeDNSRecords() throws {
         guard let path = config.dnsRecordsPath else { return }
-        let lines = services.values.map { "\($0.service.name).\($0.service.namespace).svc.\(config.clusterDomain) A \($0.ip)" }.sorted()
+        let lines = services.values.compactMap { s in s.ip.map { "\(s.service.name).\(s.service.namespace).svc.\(config.clusterDomain) A \($0)" } }.sorted()
         let text = lines.joined(separator: "\n") + "\n"
         if (try? String(contentsOfFile: path, encoding: .utf8)) != text { try text.write(toFile: path, atomically: true, encoding: .utf8) }
     }
@@ -361,7 +403,10 @@ public final class NodeAgent: @unchecked Sendable {
                 SavedState.SavedPod(key: key, spec: String(describing: p.pod.spec), ip: p.endpoint.address.description, netns: p.network.namespace.name,
                                     endpointID: p.endpoint.id, identity: p.endpoint.identity, created: p.created, containers: p.containers)
             }.sorted { $0.endpointID < $1.endpointID },
-            services: services.mapValues(\.ids), nextEndpointID: nextEndpointID, nextServiceID: nextServiceID)
+            services: services.mapValues { s in
+                SavedState.SavedService(ids: s.ids, ip: s.ip?.description ?? "", ports: s.service.ports.map { [$0.port, Int($0.proto.number)] })
+            }.merging(restoredServices) { a, _ in a },
+            nextEndpointID: nextEndpointID, nextServiceID: nextServiceID)
         if let data = try? JSONEncoder().encode(saved) { try? data.write(to: URL(fileURLWithPath: path), options: .atomic) }
     }
 
@@ -372,10 +417,16 @@ public final class NodeAgent: @unchecked Sendable {
               let saved = try? JSONDecoder().decode(SavedState.self, from: data) else { return }
         nextEndpointID = saved.nextEndpointID
         nextServiceID = saved.nextServiceID
-        restoredServiceIDs = saved.services
+        restoredServices = saved.services
         for s in saved.pods {
-            guard let ip = IPAddress(s.ip), NetworkNamespace.exists(s.netns),
-                  let net = try? network.adoptPod(netns: s.netns, address: ip) else { continue }
+            guard let ip = IPAddress(s.ip), NetworkNamespace.exists(s.netns) else { continue }
+            guard let net = try? network.adoptPod(netns: s.netns, address: ip) else {
+                // Broken wiring: the pod is created again from scratch when still wanted.
+                ContainerRuntime.killAll(netns: s.netns, containers: [])
+                network.deletePod(PodNetwork(namespace: NetworkNamespace(s.netns), address: ip, hostDevice: NodeNetwork.hostDevice(for: s.netns),
+                                             hostIfindex: 0, podMAC: [], hostMAC: []))
+                continue
+            }
             _ = podIPs.claim(ip)
             restored[s.key] = (s, net)
         }

@@ -31,7 +31,7 @@ public struct ClusterPaths: Sendable, Hashable {
     public func nodeStateDirectory(node: String) -> String { "\(stateDirectory)/nodes/\(node)" }
     public var bpfDirectory: String { "\(Self.bpfRoot)/\(name)" }
     /// Network namespaces: `porin-<name>-<node>` for nodes, `porin-<name>-world`, and
-    /// `porin-<name>-<namespace>-<pod>` for pods.
+    /// `porin-<name>-<namespace>.<pod>` for pods.
     public var netnsPrefix: String { "porin-\(name)-" }
     public func nodeNetns(_ node: String) -> String { "porin-\(node)" }
     public var worldNetns: String { "\(netnsPrefix)world" }
@@ -49,6 +49,9 @@ public struct ClusterPaths: Sendable, Hashable {
     public static func select(_ flag: String?) throws -> ClusterPaths {
         if let flag, !flag.isEmpty { try validate(flag); return ClusterPaths(flag) }
         if let env = ProcessInfo.processInfo.environment["PORIN_CLUSTER"], !env.isEmpty { try validate(env); return ClusterPaths(env) }
+        guard getuid() == 0 else {
+            throw ClusterError("talking to a cluster needs root: its sockets under \(runRoot) are root-only (run with sudo)")
+        }
         let r = running()
         guard r.count == 1 else {
             throw ClusterError(r.isEmpty ? "no cluster is running (start one with `porin up`)"

@@ -2,6 +2,7 @@
 // that started them and a terminal's signals never reach them), with a clean signal mask and
 // default handlers, stdin from /dev/null and output appended to a log file. Foundation's Process
 // reaps its children itself; Porin's supervisors need their own waitpid, hence this.
+import CProcessShim
 import Foundation
 import Glibc
 
@@ -19,8 +20,7 @@ public enum Spawn {
         // Nothing else is inherited: Foundation's Process learns that a child ended when a socket
         // the child holds closes, so a daemon holding its starter's copy would make the starter
         // look alive forever (and pipes would never reach end of file).
-        let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
-        for fd in open where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        porin_spawn_closefrom(&actions, 3)
 
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -31,8 +31,7 @@ public enum Spawn {
         var all = sigset_t()
         sigfillset(&all)
         posix_spawnattr_setsigdefault(&attr, &all)
-        // POSIX_SPAWN_SETSID (0x80) is glibc's, hidden from Swift's Glibc module without _GNU_SOURCE.
-        posix_spawnattr_setflags(&attr, Int16(0x80 | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setflags(&attr, porin_spawn_setsid_flag() | Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }

@@ -2,6 +2,7 @@
 // side down, the server answers with one JSON response and closes. Sockets are files, so they
 // work across network namespaces (the agents live in their nodes' namespaces) and carry
 // permissions: the directory and the socket are root-only.
+import CProcessShim
 import Foundation
 import Glibc
 
@@ -40,18 +41,22 @@ public enum UnixSocket {
         }
     }
 
-    /// Sends one request and waits for the response.
-    public static func call<Req: Encodable, Resp: Decodable>(_ path: String, _ request: Req, as: Resp.Type) throws -> Resp {
+    /// Sends one request and waits for the response, at most `timeout` seconds for each read or
+    /// write (a daemon that hangs must not hang its callers, and `porin down` must get through).
+    public static func call<Req: Encodable, Resp: Decodable>(_ path: String, _ request: Req, as: Resp.Type, timeout: Int = 300) throws -> Resp {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ClusterError("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var addr = try address(path)
         let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         guard r == 0 else { throw ClusterError("cannot connect to \(path): \(String(cString: strerror(errno)))") }
         guard writeAll(fd, try JSONEncoder().encode(request)) else { throw ClusterError("writing to \(path): \(String(cString: strerror(errno)))") }
         shutdown(fd, Int32(SHUT_WR))
         let data = readAll(fd)
-        guard !data.isEmpty else { throw ClusterError("\(path) closed the connection without an answer") }
+        guard !data.isEmpty else { throw ClusterError("\(path) closed the connection without an answer (or timed out after \(timeout) s)") }
         return try JSONDecoder().decode(Resp.self, from: data)
     }
 
@@ -98,9 +103,8 @@ public final class UnixSocketServer<Req: Decodable & Sendable, Resp: Encodable &
     public func start() {
         let t = Thread { [self] in
             while true {
-                let c = accept(fd, nil, nil)
+                let c = porin_accept_cloexec(fd)
                 if c < 0 { if errno == EINTR || errno == ECONNABORTED { continue }; return }
-                _ = fcntl(c, F_SETFD, FD_CLOEXEC)
                 let data = UnixSocket.readAll(c)
                 if data.isEmpty { close(c); continue }
                 let resp: Resp

@@ -156,7 +156,13 @@ struct Admission {
                 }
             case let .service(s):
                 let oldIP = old.flatMap(Self.clusterIP)
-                if let want = s.clusterIP, !want.isEmpty, want != "None" {
+                if s.clusterIP == "None" {
+                    // Headless: no ClusterIP, no frontend (and it may not become one later).
+                    if oldIP != nil {
+                        errors.append("\(Self.field(doc, "spec", "clusterIP")!.position): spec.clusterIP: Invalid value: \"None\": field is immutable")
+                        continue
+                    }
+                } else if let want = s.clusterIP, !want.isEmpty {
                     guard let ip = IPAddress(want), ip.isIPv4, serviceCIDR.contains(ip) else {
                         errors.append("\(Self.field(doc, "spec", "clusterIP")!.position): spec.clusterIP: Invalid value: \"\(want)\": provided IP is not in the valid range. The range of valid IPs is \(serviceCIDR)")
                         continue

@@ -166,26 +166,33 @@ public final class ControlPlane: @unchecked Sendable {
                 if !exited, Spawn.reap(agentPID) != nil { exited = true }
                 return exited
             }
-            for _ in 0..<600 where !synced && !gone() {
+            // Until the agent has taken the full state, keep trying (it may still be loading);
+            // an agent that answers but refuses part of the state (a full pod CIDR) is running and
+            // ready: it applied what it could and says why not the rest.
+            var wait: useconds_t = 50_000
+            while !synced && !gone() {
                 if UnixSocket.isListening(agentSocket) {
                     lock.lock()
                     do {
                         try sendToAgent(AgentRequest.fullSync(objects.values.sorted { ($0.created, $0.key) < ($1.created, $1.key) }))
-                        agentReady = true
-                        synced = true
                         log("agent for \(node) synced (\(objects.count) objects)")
+                        synced = true
+                    } catch let e as AgentRefusal {
+                        log("agent for \(node) refused part of the full sync: \(e)")
+                        synced = true
                     } catch {
                         log("full sync of \(node) failed: \(error)")
                     }
+                    agentReady = synced
                     lock.unlock()
-                    if !synced { usleep(500_000) }
-                } else {
-                    usleep(50_000)
+                    if !synced { wait = min(wait * 2, 2_000_000) }
                 }
+                if !synced { usleep(wait) }
             }
             while !gone() { usleep(100_000) }
             lock.lock()
             agentReady = false
+            agentPID = 0
             lock.unlock()
             if shuttingDown { continue }
             log("agent for \(node) exited; restarting it")
@@ -193,14 +200,16 @@ public final class ControlPlane: @unchecked Sendable {
         }
     }
 
+    /// Throws `AgentRefusal` when the agent answered with an error, anything else when it did
+    /// not answer.
     func sendToAgent(_ req: AgentRequest) throws {
-        let resp = try UnixSocket.call(agentSocket, req, as: AgentResponse.self)
-        if let e = resp.error { throw ClusterError(e) }
+        let resp = try UnixSocket.call(agentSocket, req, as: AgentResponse.self, timeout: 120)
+        if let e = resp.error { throw AgentRefusal(message: e) }
     }
 
     func agentState() -> NodeState? {
         guard agentReady else { return nil }
-        return (try? UnixSocket.call(agentSocket, AgentRequest(op: .state), as: AgentResponse.self))?.state
+        return (try? UnixSocket.call(agentSocket, AgentRequest(op: .state), as: AgentResponse.self, timeout: 30))?.state
     }
 
     // MARK: Requests
@@ -221,7 +230,7 @@ public final class ControlPlane: @unchecked Sendable {
             guard Printer(cp: self).desiredPods().contains(where: { $0.namespace == ns && $0.name == name }) else {
                 return .failure("Error from server (NotFound): pods \"\(name)\" not found")
             }
-            let netns = "\(paths.netnsPrefix)\(ns)-\(name)"
+            let netns = "\(paths.netnsPrefix)\(ns).\(name)"
             guard NetworkNamespace.exists(netns) else { return .failure("error: pod \(ns)/\(name) is not running yet") }
             return APIResponse(stdout: netns)
         case .shutdown: return shutdown()
@@ -245,13 +254,17 @@ public final class ControlPlane: @unchecked Sendable {
         req.deletes = deletes.map(\.key)
         do {
             try sendToAgent(req)
-        } catch {
+        } catch let refusal as AgentRefusal {
             let restore = before.values.filter { o in upserts.contains { $0.key == o.key } || deletes.contains { $0.key == o.key } }
             try? store.commit(upserts: restore, deletes: upserts.filter { before[$0.key] == nil })
             objects = before
             try? writeDNSRecords()
             try? sendToAgent(AgentRequest.fullSync(objects.values.sorted { ($0.created, $0.key) < ($1.created, $1.key) }))
-            throw ClusterError("the node refused the change, nothing was applied: \(error)")
+            throw ClusterError("the node refused the change, nothing was applied: \(refusal)")
+        } catch {
+            // No answer: the agent is down or restarting. The change is stored; the agent's full
+            // sync when it is back applies it.
+            return "Warning: the agent of \(node) did not answer (\(error)); it applies these changes when it is back"
         }
         return nil
     }
@@ -318,7 +331,12 @@ public final class ControlPlane: @unchecked Sendable {
         for t in targets {
             let parts = t.key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             let rk = ResourceKind.of(kind: parts[0])!
-            guard let o = objects[t.key], !deletes.contains(where: { $0.key == t.key }) else {
+            if deletes.contains(where: { $0.key == t.key }) {
+                // Already going with its namespace (kubectl reports it deleted too).
+                out += "\(rk.display) \"\(parts[2])\" deleted\n"
+                continue
+            }
+            guard let o = objects[t.key] else {
                 let when = t.file.isEmpty ? "" : "error when deleting \"\(t.file)\": "
                 err += "Error from server (NotFound): \(when)\(rk.pluralDisplay) \"\(parts[2])\" not found\n"
                 continue
@@ -397,8 +415,8 @@ public final class ControlPlane: @unchecked Sendable {
     /// `porin down`: the agent removes its pods, node and maps; the world goes; then this process.
     func shutdown() -> APIResponse {
         shuttingDown = true
-        if agentReady { _ = try? UnixSocket.call(agentSocket, AgentRequest(op: .shutdown), as: AgentResponse.self) }
-        kill(agentPID, SIGKILL)
+        if agentReady { _ = try? UnixSocket.call(agentSocket, AgentRequest(op: .shutdown), as: AgentResponse.self, timeout: 60) }
+        if agentPID > 0 { kill(agentPID, SIGKILL) }
         world?.destroy()
         world = nil
         Thread.detachNewThread {
@@ -407,6 +425,12 @@ public final class ControlPlane: @unchecked Sendable {
         }
         return APIResponse(stdout: "")
     }
+}
+
+/// The agent answered with an error: it refused (part of) a change.
+struct AgentRefusal: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }
 
 extension AgentRequest {

@@ -123,7 +123,7 @@ struct ClusterBench {
         for _ in 0..<rounds {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            p.arguments = ["netns", "exec", "porin-\(name)-bench-frontend-service", "python3", "\(dir)/probe.py", ip, "1.6"]
+            p.arguments = ["netns", "exec", "porin-\(name)-bench.frontend-service", "python3", "\(dir)/probe.py", ip, "1.6"]
             let out = Pipe()
             p.standardOutput = out
             try! p.run()

@@ -147,7 +147,7 @@ struct DownCommand: ParsableCommand {
             paths = try options.paths()
         }
         if UnixSocket.isListening(paths.apiSocket) {
-            _ = try? UnixSocket.call(paths.apiSocket, APIRequest(op: .shutdown), as: APIResponse.self)
+            _ = try? UnixSocket.call(paths.apiSocket, APIRequest(op: .shutdown), as: APIResponse.self, timeout: 90)
         }
         let removed = ClusterTeardown(paths: paths).run()
         print(removed.isEmpty ? "Cluster \(paths.name): nothing to remove" : "Cluster \(paths.name) removed: \(removed.joined(separator: ", "))")
@@ -291,7 +291,7 @@ struct ExecCommand: ParsableCommand {
     @OptionGroup var options: ClusterOptions
     @Option(name: .shortAndLong, help: "The pod's namespace.")
     var namespace = "default"
-    @Flag(name: .shortAndLong, help: "Accepted for kubectl compatibility (stdin is always passed).")
+    @Flag(name: [.customShort("i"), .long], help: "Accepted for kubectl compatibility (stdin is always passed).")
     var stdin = false
     @Flag(name: .shortAndLong, help: "Accepted for kubectl compatibility.")
     var tty = false

@@ -6,6 +6,8 @@ import ClusterAPI
 import Foundation
 import Testing
 
+final class ErrBox: @unchecked Sendable { var data = Data() }
+
 struct PorinCLI {
     let cluster: String
     static let binary = MiniLabTests.porin
@@ -37,8 +39,13 @@ struct PorinCLI {
             p.standardInput = FileHandle.nullDevice
         }
         try p.run()
+        // stderr is drained on its own thread: a command with a lot to say on both cannot block.
+        let errBox = ErrBox()
+        let reader = Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        while !reader.isFinished { usleep(1000) }
+        let e = errBox.data
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
@@ -104,6 +111,12 @@ struct ClusterTests {
         let tw = try c.curlUntilUp(from: "tenant-a", "api.twitter.com")
         #expect(tw.stdout.hasPrefix("HTTP/1.1 301 Moved Permanently"), "§3 the world: \(tw)")
 
+        // A headless Service gets no ClusterIP and no frontend; the others keep working.
+        let headless = try c.run(["apply", "-n", "tenant-a", "-f", "-"], stdin: "{apiVersion: v1, kind: Service, metadata: {name: direct}, spec: {clusterIP: None, selector: {app: backend-service}, ports: [{port: 80}]}}")
+        #expect(headless.stdout == "service/direct created\n", "\(headless)")
+        #expect(try c.run(["get", "svc", "-n", "tenant-a", "direct"]).stdout.contains("direct   ClusterIP   None "))
+        #expect(try c.curl(from: "tenant-a", "backend-service.tenant-a").status == 0)
+
         // Bad input: errors with positions, and nothing applied.
         let bad = """
             apiVersion: cilium.io/v2
@@ -152,7 +165,7 @@ struct ClusterTests {
         #expect(try c.run(["delete", "-f", "\(PorinCLI.lab)/tenant-a-default-policy.yaml"]).stdout == "ciliumnetworkpolicy.cilium.io \"default\" deleted\n")
         #expect(try c.curl(from: "tenant-a", "backend-service.tenant-b").status == 0)
         #expect(try c.run(["delete", "ns", "tenant-c"]).stdout == "namespace \"tenant-c\" deleted\n")
-        #expect(!FileManager.default.fileExists(atPath: "/run/netns/\(ClusterPaths(c.cluster).netnsPrefix)tenant-c-backend-service"))
+        #expect(!FileManager.default.fileExists(atPath: "/run/netns/\(ClusterPaths(c.cluster).netnsPrefix)tenant-c.backend-service"))
 
         let down = try c.run(["down"])
         #expect(down.status == 0, "\(down)")
@@ -215,7 +228,7 @@ struct ClusterTests {
         var table = ""
         for _ in 0..<40 {
             table = try c.run(["get", "pods", "-n", "tenant-b"]).stdout
-            if table.contains(where: { _ in true }), let line = table.split(separator: "\n").first(where: { $0.hasPrefix("crasher ") }),
+            if let line = table.split(separator: "\n").first(where: { $0.hasPrefix("crasher ") }),
                let restarts = Int(line.split(separator: " ").filter { !$0.isEmpty }[3]), restarts >= 2 { break }
             usleep(250_000)
         }
