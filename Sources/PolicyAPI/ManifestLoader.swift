@@ -4,7 +4,7 @@ import CLibYAML
 
 public enum ManifestLoader {
     /// Parses `text` into its documents. Files ending in `.json` (or, unless named `.yaml`/`.yml`,
-    /// whose first character is `{` or `[`) are read as JSON, everything else as YAML with `---`
+    /// whose first character is `{` or `[`, when that parses) are read as JSON, everything else as YAML with `---`
     /// separated documents. Empty YAML documents are skipped, as kubectl does.
     public static func documents(text: String, file: String) throws(ManifestErrors) -> [ManifestNode] {
         let first = text.first(where: { !$0.isWhitespace })
@@ -18,7 +18,10 @@ public enum ManifestLoader {
                 if case let .sequence(items) = node.value { return items }
                 return [node]
             } catch {
-                throw ManifestErrors([error])
+                // Guessed from the content (stdin, no extension): YAML's flow style also starts
+                // with `{`, and YAML reads every JSON document, so it gets the second word.
+                guard !lower.hasSuffix(".json"), let docs = try? yamlDocuments(text: text, file: file) else { throw ManifestErrors([error]) }
+                return docs
             }
         }
         return try yamlDocuments(text: text, file: file)
