@@ -15,6 +15,8 @@ public final class ControlPlane: @unchecked Sendable {
         public var podCIDR = IPPrefix("10.244.0.0/16")!
         public var serviceCIDR = IPPrefix("10.96.0.0/12")!
         public var worldFile: String?
+        /// Without a world: give the node a way out (slirp4netns) unless the cluster is isolated.
+        public var uplink = true
         public var porin: String
         public init(paths: ClusterPaths, porin: String) {
             self.paths = paths
@@ -33,6 +35,9 @@ public final class ControlPlane: @unchecked Sendable {
     var world: WorldNetwork?
     var worldSpec: WorldSpec?
     var agentPID: pid_t = 0
+    /// The uplink to the machine's network (slirp4netns), when there is one.
+    var uplinkPID: pid_t = 0
+    var uplinkState = "disabled"
     var agentReady = false
     var agentStarts = 0
     var shuttingDown = false
@@ -71,7 +76,11 @@ public final class ControlPlane: @unchecked Sendable {
             ]).json(indent: nil), created: now))
         }
         var command: [AnyManifest] = [config.porin, "dns-server", "--listen", "0.0.0.0:53", "--zone", "cluster.local", "--records", recordsPath].map { .string($0) }
-        if let w = worldSpec { command += [.string("--upstream"), .string("\(w.dns):53")] }
+        if let w = worldSpec {
+            command += [.string("--upstream"), .string("\(w.dns):53")]
+        } else if config.uplink {
+            command += [.string("--upstream"), .string("\(Self.uplinkDNS):53")]
+        }
         let labels = AnyManifest.object([("k8s-app", .string("kube-dns"))])
         let ports = AnyManifest.list([
             .object([("name", .string("dns")), ("containerPort", .int(53)), ("protocol", .string("UDP"))]),
@@ -125,6 +134,8 @@ public final class ControlPlane: @unchecked Sendable {
         if let spec = worldSpec {
             try? NetworkNamespace(paths.worldNetns).delete()
             world = try WorldNetwork(name: paths.worldNetns, spec: spec, node: nodeNS, podCIDR: config.podCIDR, porin: config.porin)
+        } else if config.uplink {
+            startUplink(nodeNS)
         }
         let server = try UnixSocketServer<APIRequest, APIResponse>(path: paths.apiSocket, invalid: { .failure($0) }) { [self] req in
             handle(req)
@@ -132,6 +143,46 @@ public final class ControlPlane: @unchecked Sendable {
         server.start()
         log("control plane of \(paths.name) serving \(paths.apiSocket)")
         superviseAgent()
+    }
+
+    /// slirp4netns's resolver, which forwards to the machine's own resolvers.
+    static let uplinkDNS = "10.0.2.3"
+
+    /// The node's way out without a world: slirp4netns puts a tap device in the node's namespace
+    /// and carries its traffic through sockets of the root namespace, in user space, so the
+    /// machine's routes, devices and firewall stay untouched (as DESIGN.md promises). Pods'
+    /// traffic is masqueraded to the tap's address inside the node's namespace.
+    func startUplink(_ node: NetworkNamespace) {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/slirp4netns"), FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft") else {
+            uplinkState = "disabled (install slirp4netns and nftables for one)"
+            log("no uplink: slirp4netns or nft is missing")
+            return
+        }
+        do {
+            try node.sysctl("net/ipv6/conf/default/disable_ipv6", "1")
+            uplinkPID = try Spawn.start(["/usr/bin/slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback", "--netns-type=path",
+                                         "/run/netns/\(node.name)", "tap0"], log: "\(paths.logDirectory)/uplink.log")
+            var up = false
+            for _ in 0..<100 where !up {
+                up = (try? node.ip("-4", "addr", "show", "dev", "tap0"))?.contains("inet ") == true
+                if !up { usleep(50_000) }
+            }
+            guard up else { throw ClusterError("slirp4netns did not configure tap0 (see \(paths.logDirectory)/uplink.log)") }
+            let rules = """
+                table ip porin {
+                  chain postrouting {
+                    type nat hook postrouting priority srcnat; policy accept;
+                    ip saddr \(config.podCIDR) oifname "tap0" masquerade
+                  }
+                }
+
+                """
+            try node.exec(["/usr/sbin/nft", "-f", "-"], input: rules)
+            uplinkState = "OK (slirp4netns; pods masqueraded to the machine's network; DNS via \(Self.uplinkDNS))"
+        } catch {
+            uplinkState = "error: \(error)"
+            log("uplink: \(error)")
+        }
     }
 
     func log(_ s: String) {
@@ -397,6 +448,7 @@ public final class ControlPlane: @unchecked Sendable {
              /¯¯\\__/¯¯\\    Agent:              \(state == nil ? "error (not ready; \(agentStarts) starts)" : "OK")
              \\__/¯¯\\__/    kube-dns:           \(mark(dnsOK)) (\(dns.filter { $0.phase == "Running" }.count)/\(dns.count) pods running)
                 \\__/       World:              \(worldSpec == nil ? "disabled" : mark(worldOK))
+                           Uplink:             \(worldSpec == nil ? uplinkState : "disabled (the world is the outside)")
                            Hubble Relay:       disabled
 
             Cluster:               \(paths.name) (pod CIDR \(config.podCIDR), Service CIDR \(config.serviceCIDR))
@@ -417,6 +469,7 @@ public final class ControlPlane: @unchecked Sendable {
         shuttingDown = true
         if agentReady { _ = try? UnixSocket.call(agentSocket, AgentRequest(op: .shutdown), as: AgentResponse.self, timeout: 60) }
         if agentPID > 0 { kill(agentPID, SIGKILL) }
+        if uplinkPID > 0 { kill(uplinkPID, SIGKILL) }
         world?.destroy()
         world = nil
         Thread.detachNewThread {

@@ -61,6 +61,8 @@ struct UpCommand: ParsableCommand {
     var name = "porin"
     @Option(help: "A world file: simulated outside hosts and their DNS server (e.g. examples/lab/world.yaml).")
     var world: String?
+    @Flag(help: "No way out of the cluster (without --world, pods otherwise reach the machine's network through slirp4netns).")
+    var isolated = false
     @Option(help: "The pod CIDR.")
     var podCIDR = "10.244.0.0/16"
     @Option(help: "The Service CIDR (kube-dns gets its tenth address).")
@@ -81,6 +83,7 @@ struct UpCommand: ParsableCommand {
             do { _ = try WorldSpecCheck.check(text, world) } catch { throw ValidationError("--world: \(error)") }
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        if isolated && world != nil { throw ValidationError("--isolated and --world exclude each other: a world is the cluster's only outside") }
     }
 
     func run() throws {
@@ -96,6 +99,7 @@ struct UpCommand: ParsableCommand {
         }
         var argv = [porin, "controlplane", "--name", name, "--pod-cidr", podCIDR, "--service-cidr", serviceCIDR]
         if let world { argv += ["--world", URL(fileURLWithPath: world).standardizedFileURL.path] }
+        if isolated { argv.append("--isolated") }
         var env: [String: String] = [:]
         if ProcessInfo.processInfo.environment["PORIN_BPF_OBJECT"] == nil { env["PORIN_BPF_OBJECT"] = try DatapathObject.locateObject() }
         let pid = try Spawn.start(argv, log: "\(paths.logDirectory)/controlplane.log", environment: env)
@@ -330,6 +334,7 @@ struct ControlPlaneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "controlplane", abstract: "The control-plane daemon (started by `porin up`).", shouldDisplay: false)
     @Option var name: String
     @Option var world: String?
+    @Flag var isolated = false
     @Option var podCIDR = "10.244.0.0/16"
     @Option var serviceCIDR = "10.96.0.0/12"
 
@@ -337,6 +342,7 @@ struct ControlPlaneCommand: ParsableCommand {
         try ClusterPaths.validate(name)
         var c = ControlPlane.Config(paths: ClusterPaths(name), porin: Spawn.selfExecutable)
         c.worldFile = world
+        c.uplink = !isolated
         guard let p = IPPrefix(podCIDR), let s = IPPrefix(serviceCIDR) else { throw ValidationError("bad CIDR") }
         c.podCIDR = p
         c.serviceCIDR = s
@@ -386,6 +392,10 @@ struct ClusterTeardown {
             if let i = args.firstIndex(of: "--cluster"), i + 1 < args.count, args[i + 1] == paths.name, args.contains("agent") {
                 kill(pid, SIGKILL)
                 removed.append("agent (pid \(pid))")
+            }
+            if args.first?.hasSuffix("slirp4netns") == true, args.contains(where: { $0.hasPrefix("/run/netns/\(paths.netnsPrefix)") }) {
+                kill(pid, SIGKILL)
+                removed.append("uplink (pid \(pid))")
             }
         }
         let netns = ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter { $0.hasPrefix(paths.netnsPrefix) }

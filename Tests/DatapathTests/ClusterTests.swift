@@ -181,8 +181,8 @@ struct ClusterTests {
             _ = try? c.run(["down", "--name", c.cluster])
             _ = try? other.run(["down", "--name", other.cluster])
         }
-        try #require(try c.run(["up", "--name", c.cluster]).status == 0)
-        try #require(try other.run(["up", "--name", other.cluster]).status == 0, "a second cluster beside the first")
+        try #require(try c.run(["up", "--name", c.cluster, "--isolated"]).status == 0)
+        try #require(try other.run(["up", "--name", other.cluster, "--isolated"]).status == 0, "a second cluster beside the first")
         for ns in ["tenant-a", "tenant-b"] {
             try c.run(["create", "ns", ns])
             try c.run(["apply", "-n", ns, "-f", "\(PorinCLI.lab)/tenant-services.yaml"])
