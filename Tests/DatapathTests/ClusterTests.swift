@@ -212,6 +212,19 @@ struct ClusterTests {
         func strip(_ t: String) -> [String] { t.split(separator: "\n").map { $0.split(separator: " ").enumerated().filter { $0.offset != 5 }.map(\.element).joined(separator: " ") } }
         #expect(strip(after) == strip(before), "the same pods, addresses and restart counts after the agent's restart:\n\(before)\n\(after)")
 
+        // A change made while the agent is dead is stored and applied by the restarted agent.
+        #expect(try c.curl(from: "tenant-b", "backend-service.tenant-b").status == 0, "no policy in tenant-b yet")
+        let again = c.leftovers().filter { $0.contains(" agent ") }
+        try #require(again.count == 1)
+        kill(Int32(again[0].dropFirst("process ".count).prefix { $0 != ":" })!, SIGKILL)
+        let lockdown = "{apiVersion: cilium.io/v2, kind: CiliumNetworkPolicy, metadata: {name: lockdown, namespace: tenant-b}, spec: {endpointSelector: {}, ingress: [{}]}}"
+        let during = try c.run(["apply", "-f", "-"], stdin: lockdown)
+        #expect(during.status == 0 && during.stdout == "ciliumnetworkpolicy.cilium.io/lockdown created\n", "\(during)")
+        #expect(try c.run(["status", "--wait", "--wait-duration", "30"]).status == 0)
+        #expect(try c.curl(from: "tenant-b", "backend-service.tenant-b").status == 28, "tenant-b's lockdown holds after the restart")
+        #expect(try c.run(["delete", "cnp", "lockdown", "-n", "tenant-b"]).status == 0)
+        #expect(try c.curl(from: "tenant-b", "backend-service.tenant-b").status == 0, "and goes with its deletion")
+
         // The restarted agent carries on: new objects are applied and enforced.
         let crashers = """
             apiVersion: v1
