@@ -46,6 +46,9 @@ let package = Package(
         // The control plane: object store, admission (validation, namespaces, ClusterIPs),
         // the API the CLI talks to, kube-dns's records, and supervision of the node agents.
         .target(name: "ControlPlane", dependencies: ["ClusterAPI", "CSQLite", "PolicyAPI", "PolicyEngine", "Netns", "World"]),
+        // Hubble: flows (the model, Hubble JSON, the CLI's output formats, filters). Pure.
+        .target(name: "Hubble"),
+        .testTarget(name: "HubbleTests", dependencies: ["Hubble"], exclude: ["hubble-golden"]),
         // The simulated outside world: hosts on documentation prefixes and their resolver.
         .target(name: "World", dependencies: ["Netns", "PolicyAPI"]),
         .target(name: "Datapath", dependencies: ["CLibBPF", "DatapathABI", "PolicyEngine", "PolicyAPI"]),
