@@ -29,3 +29,24 @@ struct JSONGoldenTests {
         }
     }
 }
+
+@Suite("Dict and table output against hubble's golden vectors")
+struct DictTableGoldenTests {
+    @Test("dict, table and table with node names", arguments: ["dict.txt", "table.txt", "table-node-name.txt"])
+    func wholeFile(file: String) throws {
+        let records = try Golden.records()
+        let blocks = try Golden.blocks(file)
+        try #require(blocks.count == 1)
+        var o = CompactOptions()
+        o.printNodeName = blocks[0].args.contains("--print-node-name")
+        let out: String
+        if blocks[0].args.contains("dict") {
+            out = records.enumerated().map { DictFormat.record($0.element, o, first: $0.offset == 0) }.joined()
+        } else {
+            var t = TableFormat(options: o)
+            for r in records { t.add(r) }
+            out = t.render()
+        }
+        #expect(out == blocks[0].output)
+    }
+}
