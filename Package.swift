@@ -45,7 +45,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The control plane: object store, admission (validation, namespaces, ClusterIPs),
         // the API the CLI talks to, kube-dns's records, and supervision of the node agents.
-        .target(name: "ControlPlane", dependencies: ["ClusterAPI", "CSQLite", "PolicyAPI", "PolicyEngine", "Netns", "World"]),
+        .target(name: "ControlPlane", dependencies: ["ClusterAPI", "CSQLite", "Hubble", "PolicyAPI", "PolicyEngine", "Netns", "World"]),
         // Hubble: flows (the model, Hubble JSON, the CLI's output formats, filters). Pure.
         .target(name: "Hubble"),
         .testTarget(name: "HubbleTests", dependencies: ["Hubble"], exclude: ["hubble-golden"]),
@@ -53,17 +53,17 @@ let package = Package(
         .target(name: "World", dependencies: ["Netns", "PolicyAPI"]),
         .target(name: "Datapath", dependencies: ["CLibBPF", "DatapathABI", "PolicyEngine", "PolicyAPI"]),
         // The node agent's parts: pod networking, address allocation.
-        .target(name: "Agent", dependencies: ["ClusterAPI", "Datapath", "Netns", "PolicyAPI", "PolicyEngine", "StandIn"]),
+        .target(name: "Agent", dependencies: ["ClusterAPI", "Datapath", "DatapathABI", "Hubble", "Netns", "PolicyAPI", "PolicyEngine", "StandIn"]),
         // Policy test files: workloads + policies + queries evaluated by the engine, offline.
         .target(name: "PolicyCheck", dependencies: ["PolicyAPI", "PolicyEngine"]),
         .executableTarget(
             name: "porin",
             dependencies: [
                 "PolicyAPI", "PolicyEngine", "PolicyCheck", "StandIn", "DNS", "DNSServer", "Datapath", "DatapathABI",
-                "ClusterAPI", "ControlPlane", "Agent", "Netns", "World",
+                "ClusterAPI", "ControlPlane", "Agent", "Netns", "World", "Hubble",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns", "Agent", "ClusterAPI"]),
+        .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns", "Agent", "ClusterAPI", "Hubble"]),
         .testTarget(name: "PolicyAPITests", dependencies: ["PolicyAPI"]),
         .testTarget(
             name: "PolicyEngineTests",

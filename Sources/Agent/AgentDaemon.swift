@@ -4,6 +4,7 @@
 // a unix socket: object changes in, the node's state out.
 import ClusterAPI
 import Foundation
+import Hubble
 import PolicyAPI
 
 public enum AgentDaemon {
@@ -11,10 +12,18 @@ public enum AgentDaemon {
     public static func run(config: NodeAgent.Config, socket: String) throws -> Never {
         let agent = try NodeAgent(config: config)
         agent.startSupervisor()
+        try agent.startFlowCollector()
         let server = try UnixSocketServer<AgentRequest, AgentResponse>(path: socket, invalid: { AgentResponse(error: $0) }) { req in
             switch req.op {
             case .state:
                 return AgentResponse(state: agent.state())
+            case .flows:
+                let (records, lost, last) = agent.flows.read(after: req.after)
+                var r = AgentResponse()
+                r.flows = records.map { FlowJSONWriter.record($0) }
+                r.sequence = last
+                r.lost = lost
+                return r
             case .sync:
                 do {
                     var upserts: [(key: String, object: APIObject, created: Double)] = []

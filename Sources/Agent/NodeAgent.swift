@@ -6,6 +6,7 @@
 import ClusterAPI
 import Datapath
 import Foundation
+import Hubble
 import Netns
 import PolicyAPI
 import PolicyEngine
@@ -32,6 +33,8 @@ public final class NodeAgent: @unchecked Sendable {
         public var dnsRecordsPath: String?
         /// Where the agent keeps its endpoints (for restarts) and containers' logs; nil keeps nothing.
         public var stateDirectory: String?
+        /// Hubble's ring buffer of flows (2^n − 1 records).
+        public var flowCapacity = 4095
         public init(cluster: String, nodeName: String, porin: String) {
             self.cluster = cluster
             self.nodeName = nodeName
@@ -94,9 +97,17 @@ public final class NodeAgent: @unchecked Sendable {
     private var restoredServices: [String: SavedState.SavedService] = [:]
     private var nextEndpointID: UInt16 = 1
     private var nextServiceID: UInt16 = 1
+    /// Pods made by a Deployment: `namespace/pod` → the Deployment's name (their workload).
+    private var podOwners: [String: String] = [:]
+    /// Hubble: the node's flows, and what the flow builder knows (swapped whole, under its own lock).
+    public let flows: FlowRing
+    private let directoryLock = NSLock()
+    private var directory = EndpointDirectory()
+    private var eventReader: EventReader?
 
     public init(config: Config) throws {
         self.config = config
+        flows = FlowRing(capacity: config.flowCapacity)
         network = try NodeNetwork(cluster: config.cluster, nodeName: config.nodeName, netns: config.nodeNetns)
         engine = PolicyEngine(config: EngineConfig(clusterName: "default"))
         maps = DatapathMaps(object: network.datapath)
@@ -190,6 +201,7 @@ public final class NodeAgent: @unchecked Sendable {
                 for i in 0..<dep.replicas {
                     let name = dep.replicaName(i)
                     wantedPods["\(dep.namespace)/\(name)"] = (Pod(name: name, namespace: dep.namespace, labels: dep.templateLabels, spec: dep.templateSpec), d.created)
+                    podOwners["\(dep.namespace)/\(name)"] = dep.name
                 }
             case let .service(s): wantedServices["\(s.namespace)/\(s.name)"] = s
             }
@@ -243,7 +255,10 @@ public final class NodeAgent: @unchecked Sendable {
         for (key, svc) in wantedServices where services[key]?.service != svc {
             do { try addService(key, svc) } catch { firstError = firstError ?? error }
         }
-        defer { saveState() }
+        defer {
+            saveState()
+            updateDirectory()
+        }
         try syncAll()
         if config.dnsRecordsPath != nil { try writeDNSRecords() }
         if let firstError { throw firstError }
@@ -392,6 +407,42 @@ public final class NodeAgent: @unchecked Sendable {
         for p in writtenPrefixes.subtracting(prefixes) { maps.removePrefix(p) }
         writtenPrefixes = prefixes
         try syncServices()
+    }
+
+    // MARK: Hubble
+
+    /// Rebuilds what the flow builder knows: pods by address, identities' labels, policy entries.
+    private func updateDirectory() {
+        var d = EndpointDirectory()
+        for (key, p) in pods {
+            let labels = engine.labels(of: p.endpoint.identity)?.labels.map(\.description).sorted() ?? []
+            d.byIP[p.endpoint.address.v4] = EndpointDirectory.Entry(
+                endpointID: UInt32(p.endpoint.id), identity: p.endpoint.identity, namespace: p.pod.namespace, pod: p.pod.name, labels: labels,
+                workloads: podOwners[key].map { [Workload(name: $0, kind: "Deployment")] } ?? [])
+            d.identityLabels[p.endpoint.identity] = labels
+        }
+        for (id, l) in ReservedIdentity.labels { d.identityLabels[id] = l.labels.map(\.description).sorted() }
+        for (_, id) in engine.cidrPrefixes { d.identityLabels[id] = engine.labels(of: id)?.labels.map(\.description).sorted() ?? [] }
+        d.policyEntries = maps.entries
+        directoryLock.lock()
+        directory = d
+        directoryLock.unlock()
+    }
+
+    /// Turns the datapath's events into flows, on a thread of its own, in batches.
+    public func startFlowCollector() throws {
+        let builder = FlowBuilder(nodeName: config.nodeName)
+        let reader = try EventReader(map: network.datapath.events) { [unowned self] e in
+            directoryLock.lock()
+            let d = directory
+            directoryLock.unlock()
+            flows.append(.flow(builder.flow(e, d), nodeName: config.nodeName, time: nil))
+        }
+        eventReader = reader
+        let t = Thread {
+            while true { reader.poll(timeoutMilliseconds: 100) }
+        }
+        t.start()
     }
 
     // MARK: Saved state

@@ -5,6 +5,7 @@
 import ClusterAPI
 import Foundation
 import Glibc
+import Hubble
 import Netns
 import PolicyAPI
 import World
@@ -285,7 +286,30 @@ public final class ControlPlane: @unchecked Sendable {
             guard NetworkNamespace.exists(netns) else { return .failure("error: pod \(ns)/\(name) is not running yet") }
             return APIResponse(stdout: netns)
         case .shutdown: return shutdown()
+        case .flows: return flows(req)
         }
+    }
+
+    /// The nodes' flows after the sequence numbers the caller has seen (the relay's job, over the
+    /// unix sockets until the Hubble gRPC API serves them); records the ring overwrote before the
+    /// caller read them come back as Hubble's HUBBLE_RING_BUFFER lost events.
+    func flows(_ req: APIRequest) -> APIResponse {
+        guard agentReady else { return .failure("error: the agent of \(node) is not ready (see `porin status`)") }
+        var r = AgentRequest(op: .flows)
+        r.after = req.after[node] ?? 0
+        guard let resp = try? UnixSocket.call(agentSocket, r, as: AgentResponse.self, timeout: 30), let lines = resp.flows else {
+            return .failure("error: the agent of \(node) did not answer")
+        }
+        var out = ""
+        if let lost = resp.lost, lost > 0 {
+            let now = FlowJSONWriter.timestamp(FlowTime(seconds: Int64(Date().timeIntervalSince1970), nanos: 0))
+            let line = "{\"lost_events\":{\"source\":\"HUBBLE_RING_BUFFER\",\"num_events_lost\":\"1\"},\"node_name\":\"\(node)\",\"time\":\"\(now)\"}\n"
+            for _ in 0..<min(lost, 4096) { out += line }
+        }
+        for l in lines { out += l + "\n" }
+        var resp2 = APIResponse(stdout: out)
+        resp2.sequences = [node: resp.sequence ?? 0]
+        return resp2
     }
 
     /// Stores the changes and hands them to the agent; if the agent refuses them, the store goes

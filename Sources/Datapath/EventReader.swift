@@ -24,6 +24,26 @@ public struct DatapathEvent: Sendable, Hashable {
     public var isIngress: Bool { verdictFlags & 3 == 1 }
     public var matchType: UInt8 { (verdictFlags >> 3) & 7 }
 
+    /// An event as the datapath would report it (benchmarks and tests of flow building).
+    public init(type: UInt8, subtype: UInt8, endpointID: UInt16, sourceIdentity: UInt32, destinationIdentity: UInt32, ifindex: UInt32 = 0,
+                verdictFlags: UInt8 = 0, traceReason: UInt8 = 0, proxyPort: UInt16 = 0, verdict: Int32 = 0, entryID: UInt32 = 0,
+                kernelTimeNanoseconds: UInt64 = 0, packet: [UInt8]) {
+        self.type = type
+        self.subtype = subtype
+        self.endpointID = endpointID
+        self.sourceIdentity = sourceIdentity
+        self.destinationIdentity = destinationIdentity
+        self.ifindex = ifindex
+        self.verdictFlags = verdictFlags
+        self.traceReason = traceReason
+        self.proxyPort = proxyPort
+        self.verdict = verdict
+        self.entryID = entryID
+        originalLength = UInt32(packet.count)
+        self.kernelTimeNanoseconds = kernelTimeNanoseconds
+        self.packet = packet
+    }
+
     init(_ e: porin_event) {
         type = e.type
         subtype = e.subtype

@@ -205,8 +205,9 @@ public struct Flow: Sendable, Hashable {
     }
 }
 
-/// A record of a flow stream (`GetFlowsResponse`): a flow, or a count of lost events.
-public enum FlowRecord: Sendable {
+/// A record of a flow stream (`GetFlowsResponse`): a flow, or a count of lost events. Indirect:
+/// a record is passed around by reference, never copied field by field.
+public indirect enum FlowRecord: Sendable {
     case flow(Flow, nodeName: String, time: FlowTime?)
     /// `lost_events`: the source (LostEventSource number), how many, on which CPU (if known).
     case lostEvents(source: Int, count: UInt64, cpu: Int32?, nodeName: String, time: FlowTime?)

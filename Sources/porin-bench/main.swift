@@ -215,6 +215,7 @@ if which == nil || which == "lookup" { benchLookup() }
 if which == nil || which == "incremental" { benchIncremental() }
 if which == nil || which == "testfile" { benchTestFile() }
 if which == nil || which == "datapath" { DatapathBench.run() }
+if which == nil || which == "flows" { FlowBench.run() }
 if which == nil || which == "cluster" {
     let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("porin").path
     if getuid() != 0 { print("cluster: skipped, needs root") } else if !FileManager.default.isExecutableFile(atPath: exe) {

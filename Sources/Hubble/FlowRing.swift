@@ -1,0 +1,66 @@
+// Hubble's per-node ring buffer of flows: a fixed capacity (4095 by default, 2^n − 1 as Hubble
+// sizes it), the oldest record overwritten by the newest; every record has a sequence number so
+// that a reader asking "after N" learns how many it missed (reported as HUBBLE_RING_BUFFER lost
+// events, one per overwritten record, as Hubble does). Writers never wait for readers.
+import Foundation
+
+public final class FlowRing: @unchecked Sendable {
+    public let capacity: Int
+    private var slots: [FlowRecord?]
+    /// Sequence number of the next record (the first record is 1).
+    private var next: UInt64 = 1
+    private let lock = NSLock()
+    /// Flows written since start (Hubble's `seen_flows`).
+    public private(set) var seen: UInt64 = 0
+
+    /// `capacity` must be 2^n − 1 (Hubble's rule); 4095 by default.
+    public init(capacity: Int = 4095) {
+        precondition(capacity > 0 && (capacity + 1) & capacity == 0, "ring capacity must be 2^n - 1")
+        self.capacity = capacity
+        slots = [FlowRecord?](repeating: nil, count: capacity)
+    }
+
+    public static func validCapacity(_ n: Int) -> Bool { n > 0 && (n + 1) & n == 0 }
+
+    public func append(_ r: FlowRecord) {
+        lock.lock()
+        slots[Int((next - 1) % UInt64(capacity))] = r
+        next += 1
+        if case .flow = r { seen += 1 }
+        lock.unlock()
+    }
+
+    /// Records currently held.
+    public var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return Int(min(next - 1, UInt64(capacity)))
+    }
+
+    /// The last sequence number written (0 when empty).
+    public var lastSequence: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return next - 1
+    }
+
+    /// Records with sequence numbers after `after`, oldest first, with how many of those the
+    /// ring no longer holds (overwritten before this read).
+    public func read(after: UInt64) -> (records: [FlowRecord], lost: UInt64, last: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        let last = next - 1
+        guard after < last else { return ([], 0, last) }
+        let oldest = last >= UInt64(capacity) ? last - UInt64(capacity) + 1 : 1
+        let from = max(after + 1, oldest)
+        let lost = from - (after + 1)
+        var out: [FlowRecord] = []
+        out.reserveCapacity(Int(last - from + 1))
+        var s = from
+        while s <= last {
+            if let r = slots[Int((s - 1) % UInt64(capacity))] { out.append(r) }
+            s += 1
+        }
+        return (out, lost, last)
+    }
+}

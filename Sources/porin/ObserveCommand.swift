@@ -1,0 +1,184 @@
+// `porin observe`: `hubble observe` for Porin. Flags, filters and output formats are hubble's
+// (parsed by Hubble.ObserveArguments, in order, so that `--not` applies to the next filter);
+// flows come from a file of Hubble JSON (`--input-file FILE|-`) or from the cluster's nodes.
+import ArgumentParser
+import ClusterAPI
+import Foundation
+import Hubble
+
+struct ObserveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "observe",
+        abstract: "Observe flows, like `hubble observe` (same flags, filters and output).",
+        discussion: "Examples: porin observe --namespace tenant-a --verdict DROPPED; porin observe --input-file flows.jsonl --from-pod tenant-a/frontend-service")
+
+    @Option(help: "The cluster (default: $PORIN_CLUSTER, else the only one running).")
+    var cluster: String?
+    @Argument(parsing: .captureForPassthrough, help: "hubble observe's flags")
+    var arguments: [String] = []
+
+    func run() throws {
+        let now = Date().timeIntervalSince1970
+        let args: ObserveArguments
+        do {
+            args = try ObserveArguments.parse(arguments, now: FlowTime(seconds: Int64(now), nanos: Int32((now - now.rounded(.down)) * 1e9)))
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        if args.help {
+            print(Self.helpMessage(), terminator: "")
+            return
+        }
+        if args.printRawFilters {
+            print(args.rawFiltersYAML(), terminator: "")
+            return
+        }
+        var printer = RecordPrinter(args: args)
+        if let file = args.inputFile {
+            try readFile(file, args: args, printer: &printer)
+        } else {
+            try readCluster(args: args, printer: &printer)
+        }
+        printer.finish()
+    }
+
+    /// A file of Hubble JSON lines, streamed: records within --since/--until that pass the
+    /// filters, all of them, the first N or the last N (hubble's --input-file rules).
+    func readFile(_ path: String, args: ObserveArguments, printer: inout RecordPrinter) throws {
+        let handle: FileHandle
+        if path == "-" { handle = FileHandle.standardInput } else {
+            guard let h = FileHandle(forReadingAtPath: path) else { throw ValidationError("--input-file: cannot open \"\(path)\"") }
+            handle = h
+        }
+        let matcher = args.filters.matcher()
+        let n = args.requestNumber, first = args.requestFirst
+        let keepLast = !first && n != 0 && n != .max ? Int(n) : nil
+        var tail: [FlowRecord] = []
+        var printed: UInt64 = 0
+        var lineNo = 0
+        var pending = Data()
+        func handleLine(_ line: Data) -> Bool {
+            lineNo += 1
+            guard !line.isEmpty else { return true }
+            let record: FlowRecord
+            do { record = try FlowJSON.record(String(decoding: line, as: UTF8.self)) } catch {
+                if !args.silentErrors { FileHandle.standardError.write(Data("warning: \(path):\(lineNo): \(error); printing an empty flow\n".utf8)) }
+                record = .flow(Flow(), nodeName: "", time: nil)
+            }
+            let t: FlowTime
+            switch record {
+            case let .flow(f, _, time): t = time ?? f.time ?? FlowTime(seconds: 0, nanos: 0)
+            case let .lostEvents(_, _, _, _, time): t = time ?? FlowTime(seconds: 0, nanos: 0)
+            }
+            if let s = args.since, t < s { return true }
+            if let u = args.until, u < t { return true }
+            guard matcher.admits(record) else { return true }
+            if let k = keepLast {
+                tail.append(record)
+                if tail.count > 2 * k { tail.removeFirst(tail.count - k) }
+                return true
+            }
+            printer.print(record)
+            printed += 1
+            return !(first && n != .max && printed >= n)
+        }
+        reading: while true {
+            let chunk = handle.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { break }
+            pending.append(chunk)
+            var start = pending.startIndex
+            while let nl = pending[start...].firstIndex(of: 0x0A) {
+                if !handleLine(Data(pending[start..<nl])) { break reading }
+                start = pending.index(after: nl)
+            }
+            pending = Data(pending[start...])
+        }
+        if !pending.isEmpty { _ = handleLine(pending) }
+        if let k = keepLast { for r in tail.suffix(k) { printer.print(r) } }
+    }
+
+    /// The cluster's flows through its control plane; with --follow, new ones as they come.
+    func readCluster(args: ObserveArguments, printer: inout RecordPrinter) throws {
+        let paths: ClusterPaths
+        do { paths = try ClusterPaths.select(cluster) } catch { throw ValidationError("\(error)") }
+        var after: [String: UInt64] = [:]
+        var first = true
+        let matcher = args.filters.matcher()
+        var printed: UInt64 = 0
+        while true {
+            var req = APIRequest(op: .flows)
+            req.after = after
+            let resp: APIResponse
+            do { resp = try UnixSocket.call(paths.apiSocket, req, as: APIResponse.self, timeout: 30) } catch {
+                throw ValidationError("cluster \(paths.name) does not answer: \(error)")
+            }
+            guard resp.exitCode == 0 else {
+                FileHandle.standardError.write(Data(resp.stderr.utf8))
+                throw ExitCode(resp.exitCode)
+            }
+            after = resp.sequences ?? after
+            var records = resp.stdout.split(separator: "\n").compactMap { try? FlowJSON.record(String($0)) }.filter { matcher.admits($0) }
+            records = records.filter { r in
+                guard case let .flow(f, _, t) = r, let time = f.time ?? t else { return true }
+                if let s = args.since, time < s { return false }
+                if let u = args.until, !args.follow, time > u { return false }
+                return true
+            }
+            if first {
+                // The newest N (default 20), the oldest N with --first, everything with --all/--since.
+                let n = args.requestNumber
+                if args.requestFirst {
+                    records = Array(records.prefix(Int(min(n, UInt64(Int.max)))))
+                } else if n != .max && !(args.follow && args.last == nil) {
+                    records = Array(records.suffix(Int(min(n, UInt64(Int.max)))))
+                } else if args.follow && args.last == nil && args.since == nil {
+                    records = []  // --follow alone: only new flows
+                }
+                first = false
+            }
+            for r in records {
+                printer.print(r)
+                printed += 1
+            }
+            guard args.follow else { break }
+            printer.flush()
+            usleep(50_000)
+        }
+    }
+}
+
+/// Prints records in the chosen output format (table is aligned when the output ends).
+struct RecordPrinter {
+    let args: ObserveArguments
+    var table: TableFormat?
+    var count = 0
+    var buffer = ""
+
+    init(args: ObserveArguments) {
+        self.args = args
+        if args.output == "table" || args.output == "tab" { table = TableFormat(options: args.compact) }
+    }
+
+    mutating func print(_ r: FlowRecord) {
+        switch args.output {
+        case "json", "jsonpb": buffer += FlowJSONWriter.record(r) + "\n"
+        case "dict": buffer += DictFormat.record(r, args.compact, first: count == 0)
+        case "table", "tab": table?.add(r)
+        default: buffer += CompactFormat.line(r, args.compact)
+        }
+        count += 1
+        if buffer.utf8.count > 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        guard !buffer.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(buffer.utf8))
+        buffer = ""
+    }
+
+    mutating func finish() {
+        if let t = table { buffer += t.render() }
+        flush()
+    }
+}
