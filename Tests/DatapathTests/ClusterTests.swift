@@ -152,6 +152,17 @@ struct ClusterTests {
         #expect(r.status == 28, "§5 tenant-a's ingress drops tenant-b (\(r))")
         #expect(try c.run(["apply", "-f", "\(PorinCLI.lab)/tenant-a-default-policy.yaml"]).stdout == "ciliumnetworkpolicy.cilium.io/default unchanged\n")
 
+        // Hubble: the attempts to tenant-b as flows, in hubble's compact format (LAB.md §5), and
+        // an allowed request's forwarded TCP sequence.
+        let drops = try c.run(["observe", "--namespace", "tenant-a", "--verdict", "DROPPED", "--last", "200"]).stdout.split(separator: "\n")
+        let frontend = #/^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d\.\d{3}: tenant-a/frontend-service:\d+ \(ID:\d+\) <> tenant-b/backend-service:80 \(ID:\d+\) /#
+        #expect(drops.contains { $0.contains(frontend) && $0.hasSuffix("policy-verdict:none EGRESS DENIED (TCP Flags: SYN)") }, "\(drops)")
+        #expect(drops.contains { $0.contains(frontend) && $0.hasSuffix("Policy denied DROPPED (TCP Flags: SYN)") }, "\(drops)")
+        let allowed = try c.run(["observe", "--from-pod", "tenant-a/frontend-service", "--to-pod", "tenant-a/backend-service", "--type", "trace:to-endpoint", "--last", "200"]).stdout
+        for flags in ["SYN", "ACK", "ACK, PSH", "ACK, FIN"] {
+            #expect(allowed.contains("-> tenant-a/backend-service:80 (ID:") && allowed.contains("to-endpoint FORWARDED (TCP Flags: \(flags))"), "\(flags): \(allowed)")
+        }
+
         // §7: the exam in tenant-b: the first attempt drops tenant-c's backend, the solution reaches it.
         #expect(try c.run(["apply", "-f", "\(PorinCLI.lab)/default-exam-first-attempt.yaml"]).status == 0)
         r = try c.curl(from: "tenant-b", "backend-service.tenant-c")
