@@ -69,7 +69,7 @@ public enum CompactFormat {
         guard let ports = f.l4?.ports else { return name }
         let port = source ? ports.source : ports.destination
         guard port != 0 else { return name }
-        return name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)"
+        return name.utf8.contains(0x3A) ? "[\(name)]:\(port)" : "\(name):\(port)"
     }
 
     public static func flowType(_ f: Flow) -> String {

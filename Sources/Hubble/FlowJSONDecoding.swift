@@ -9,8 +9,10 @@ public struct FlowDecodingError: Error, CustomStringConvertible, Sendable {
 
 public enum FlowJSON {
     /// One line of a flows file.
-    public static func record(_ line: String) throws -> FlowRecord {
-        let v = try JSONReader.parse(line)
+    public static func record(_ line: String) throws -> FlowRecord { try record(bytes: Array(line.utf8)) }
+
+    public static func record(bytes: [UInt8]) throws -> FlowRecord {
+        let v = try JSONReader.parse(bytes: bytes)
         guard case .object = v else { throw FlowDecodingError(description: "a flow record must be a JSON object") }
         let node = v["node_name"]?.string ?? v["nodeName"]?.string ?? ""
         let time = try (v["time"]).map(timestamp)
@@ -27,17 +29,31 @@ public enum FlowJSON {
 
     static func field(_ o: JSONValue, _ proto: String) -> JSONValue? {
         if let v = o[proto] { return v }
-        // lowerCamel JSON name: source_port → sourcePort.
-        guard proto.contains("_") else { return nil }
-        var out = ""
-        var upper = false
-        for c in proto {
-            if c == "_" { upper = true; continue }
-            out.append(upper ? Character(c.uppercased()) : c)
-            upper = false
-        }
-        return o[out]
+        // The lowerCamel JSON name (source_port → sourcePort), from a table made once.
+        guard let camel = camelNames[proto] else { return nil }
+        return o[camel]
     }
+
+    static let camelNames: [String: String] = {
+        let names = ["drop_reason", "auth_type", "source_xlated", "source_port", "destination_port", "node_name", "node_labels", "source_names",
+                     "destination_names", "latency_ns", "observation_source", "event_type", "sub_type", "source_service", "destination_service",
+                     "traffic_direction", "policy_match_type", "trace_observation_point", "trace_reason", "drop_reason_desc", "is_reply",
+                     "debug_capture_point", "proxy_port", "trace_context", "trace_id", "sock_xlate_point", "socket_cookie", "cgroup_id",
+                     "ip_trace_id", "egress_allowed_by", "ingress_allowed_by", "egress_denied_by", "ingress_denied_by", "cluster_name",
+                     "pod_name", "lost_events", "num_events_lost"]
+        var m: [String: String] = [:]
+        for n in names {
+            var out = ""
+            var upper = false
+            for c in n {
+                if c == "_" { upper = true; continue }
+                out.append(upper ? Character(c.uppercased()) : c)
+                upper = false
+            }
+            m[n] = out
+        }
+        return m
+    }()
 
     static func enumValue(_ v: JSONValue?, _ names: [String], _ field: String) throws -> Int? {
         guard let v else { return nil }

@@ -29,7 +29,8 @@ enum ObserveBench {
                 posix_spawn_file_actions_init(&actions)
                 posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
                 var pid: pid_t = 0
-                let argv = [porin, "observe", "--input-file", path, "--namespace", "tenant-a"].map { strdup($0) } + [nil]
+                let args: [String] = [porin, "observe", "--input-file", path, "--namespace", "tenant-a"]
+                let argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
                 posix_spawn(&pid, porin, &actions, nil, argv, environ)
                 waitpid(pid, &status, 0)
                 posix_spawn_file_actions_destroy(&actions)

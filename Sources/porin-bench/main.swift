@@ -216,6 +216,10 @@ if which == nil || which == "incremental" { benchIncremental() }
 if which == nil || which == "testfile" { benchTestFile() }
 if which == nil || which == "datapath" { DatapathBench.run() }
 if which == nil || which == "flows" { FlowBench.run() }
+if which == nil || which == "observe" {
+    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("porin").path
+    if FileManager.default.isExecutableFile(atPath: exe) { ObserveBench.run(porin: exe) } else { print("observe: skipped, \(exe) not built") }
+}
 if which == nil || which == "cluster" {
     let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("porin").path
     if getuid() != 0 { print("cluster: skipped, needs root") } else if !FileManager.default.isExecutableFile(atPath: exe) {

@@ -51,51 +51,30 @@ struct ObserveCommand: ParsableCommand {
             guard let h = FileHandle(forReadingAtPath: path) else { throw ValidationError("--input-file: cannot open \"\(path)\"") }
             handle = h
         }
-        let matcher = args.filters.matcher()
-        let n = args.requestNumber, first = args.requestFirst
-        let keepLast = !first && n != 0 && n != .max ? Int(n) : nil
-        var tail: [FlowRecord] = []
-        var printed: UInt64 = 0
-        var lineNo = 0
-        var pending = Data()
-        func handleLine(_ line: Data) -> Bool {
-            lineNo += 1
-            guard !line.isEmpty else { return true }
-            let record: FlowRecord
-            do { record = try FlowJSON.record(String(decoding: line, as: UTF8.self)) } catch {
-                if !args.silentErrors { FileHandle.standardError.write(Data("warning: \(path):\(lineNo): \(error); printing an empty flow\n".utf8)) }
-                record = .flow(Flow(), nodeName: "", time: nil)
-            }
-            let t: FlowTime
-            switch record {
-            case let .flow(f, _, time): t = time ?? f.time ?? FlowTime(seconds: 0, nanos: 0)
-            case let .lostEvents(_, _, _, _, time): t = time ?? FlowTime(seconds: 0, nanos: 0)
-            }
-            if let s = args.since, t < s { return true }
-            if let u = args.until, u < t { return true }
-            guard matcher.admits(record) else { return true }
-            if let k = keepLast {
-                tail.append(record)
-                if tail.count > 2 * k { tail.removeFirst(tail.count - k) }
-                return true
-            }
-            printer.print(record)
-            printed += 1
-            return !(first && n != .max && printed >= n)
-        }
+        var scan = InputFileScan(args: args, path: path, printer: printer)
+        var buffer: [UInt8] = []
         reading: while true {
-            let chunk = handle.readData(ofLength: 1 << 20)
+            let chunk = handle.readData(ofLength: 1 << 22)
             if chunk.isEmpty { break }
-            pending.append(chunk)
-            var start = pending.startIndex
-            while let nl = pending[start...].firstIndex(of: 0x0A) {
-                if !handleLine(Data(pending[start..<nl])) { break reading }
-                start = pending.index(after: nl)
+            buffer.append(contentsOf: chunk)
+            var start = 0
+            var more = true
+            buffer.withUnsafeBufferPointer { p in
+                var i = 0
+                while i < p.count {
+                    if p[i] == 0x0A {
+                        if !scan.line(UnsafeBufferPointer(rebasing: p[start..<i])) { more = false; return }
+                        start = i + 1
+                    }
+                    i += 1
+                }
             }
-            pending = Data(pending[start...])
+            if !more { break reading }
+            buffer.removeFirst(start)
         }
-        if !pending.isEmpty { _ = handleLine(pending) }
-        if let k = keepLast { for r in tail.suffix(k) { printer.print(r) } }
+        if !buffer.isEmpty { buffer.withUnsafeBufferPointer { _ = scan.line($0) } }
+        scan.finish()
+        printer = scan.printer
     }
 
     /// The cluster's flows through its control plane; with --follow, new ones as they come.
@@ -145,6 +124,62 @@ struct ObserveCommand: ParsableCommand {
             printer.flush()
             usleep(50_000)
         }
+    }
+}
+
+/// The state of one pass over an input file (a struct, so that the per-line path needs no
+/// dynamic exclusivity checks).
+struct InputFileScan {
+    let args: ObserveArguments
+    let path: String
+    var printer: RecordPrinter
+    let matcher: FlowFilterMatcher
+    let n: UInt64
+    let first: Bool
+    let keepLast: Int?
+    var tail: [FlowRecord] = []
+    var printed: UInt64 = 0
+    var lineNo = 0
+
+    init(args: ObserveArguments, path: String, printer: RecordPrinter) {
+        self.args = args
+        self.path = path
+        self.printer = printer
+        matcher = args.filters.matcher()
+        n = args.requestNumber
+        first = args.requestFirst
+        keepLast = !first && n != 0 && n != .max ? Int(n) : nil
+    }
+
+    /// Handles one line; false when nothing more is wanted.
+    mutating func line(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        lineNo += 1
+        guard !bytes.isEmpty else { return true }
+        let record: FlowRecord
+        do { record = try FlowJSON.record(bytes: Array(bytes)) } catch {
+            if !args.silentErrors { FileHandle.standardError.write(Data("warning: \(path):\(lineNo): \(error); printing an empty flow\n".utf8)) }
+            record = .flow(Flow(), nodeName: "", time: nil)
+        }
+        let t: FlowTime
+        switch record {
+        case let .flow(f, _, time): t = time ?? f.time ?? FlowTime(seconds: 0, nanos: 0)
+        case let .lostEvents(_, _, _, _, time): t = time ?? FlowTime(seconds: 0, nanos: 0)
+        }
+        if let s = args.since, t < s { return true }
+        if let u = args.until, u < t { return true }
+        guard matcher.admits(record) else { return true }
+        if let k = keepLast {
+            tail.append(record)
+            if tail.count > 2 * k { tail.removeFirst(tail.count - k) }
+            return true
+        }
+        printer.print(record)
+        printed += 1
+        return !(first && n != .max && printed >= n)
+    }
+
+    mutating func finish() {
+        if let k = keepLast { for r in tail.suffix(k) { printer.print(r) } }
     }
 }
 
