@@ -47,7 +47,7 @@ let package = Package(
         // the API the CLI talks to, kube-dns's records, and supervision of the node agents.
         .target(name: "ControlPlane", dependencies: ["ClusterAPI", "CSQLite", "Hubble", "PolicyAPI", "PolicyEngine", "Netns", "World"]),
         // Hubble: flows (the model, Hubble JSON, the CLI's output formats, filters). Pure.
-        .target(name: "Hubble"),
+        .target(name: "Hubble", dependencies: ["PolicyAPI"]),
         .testTarget(name: "HubbleTests", dependencies: ["Hubble"], exclude: ["hubble-golden"]),
         // The simulated outside world: hosts on documentation prefixes and their resolver.
         .target(name: "World", dependencies: ["Netns", "PolicyAPI"]),

@@ -1,6 +1,7 @@
 // Writing flows as hubble's `-o json` prints them: protojson with proto field names, fields in
 // the order flow.proto declares them, zero values left out (a `BoolValue` such as `is_reply` is
 // written even when false), enums by name, 64-bit integers as strings.
+import PolicyAPI
 
 public enum FlowJSONWriter {
     /// A `GetFlowsResponse` line (without the newline).
@@ -246,25 +247,6 @@ struct ObjectWriter {
         body += "]"
     }
 
-    /// Go's encoding/json escaping, as protojson uses it (<, >, & stay as they are in protojson).
-    static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
+    /// protojson's string escaping (quotes, backslashes, control characters; <, > and & as they are).
+    static func quote(_ s: String, into out: inout String) { AnyManifest.quoteJSON(s, into: &out) }
 }
