@@ -10,6 +10,7 @@ import PolicyAPI
 public enum AgentDaemon {
     /// Serves until the control plane asks it to shut down; never returns.
     public static func run(config: NodeAgent.Config, socket: String) throws -> Never {
+        let started = Date()
         let agent = try NodeAgent(config: config)
         agent.startSupervisor()
         try agent.startFlowCollector()
@@ -23,6 +24,15 @@ public enum AgentDaemon {
                 r.flows = records.map { FlowJSONWriter.record($0) }
                 r.sequence = last
                 r.lost = lost
+                return r
+            case .flowStatus:
+                var r = AgentResponse()
+                let now = Date().timeIntervalSince1970
+                r.ringCount = UInt64(agent.flows.count)
+                r.ringCapacity = UInt64(agent.flows.capacity)
+                r.seenFlows = agent.flows.seen
+                r.flowsLastMinute = UInt64(agent.flows.countFlows(since: FlowTime(seconds: Int64(now) - 60, nanos: 0)))
+                r.uptimeNs = UInt64(Date().timeIntervalSince(started) * 1e9)
                 return r
             case .sync:
                 do {

@@ -14,7 +14,7 @@ public struct SourceFile: Codable, Sendable {
 /// CLI → control plane.
 public struct APIRequest: Codable, Sendable {
     public enum Op: String, Codable, Sendable {
-        case create, apply, delete, createNamespace, get, status, podNetns, shutdown, flows
+        case create, apply, delete, createNamespace, get, status, podNetns, shutdown, flows, hubbleStatus, hubbleNodes, hubbleNamespaces
     }
     public var op: Op
     public var files: [SourceFile] = []
@@ -66,7 +66,7 @@ public struct StoredObject: Codable, Sendable, Hashable {
 
 /// Control plane → agent.
 public struct AgentRequest: Codable, Sendable {
-    public enum Op: String, Codable, Sendable { case sync, state, shutdown, flows }
+    public enum Op: String, Codable, Sendable { case sync, state, shutdown, flows, flowStatus }
     public var op: Op
     /// `sync`: with `full`, the objects are everything there is (the agent drops anything else).
     public var full = false
@@ -85,6 +85,13 @@ public struct AgentResponse: Codable, Sendable {
     public var flows: [String]?
     public var sequence: UInt64?
     public var lost: UInt64?
+    /// `flowStatus`: the ring's fill and size, flows seen since start, flows of the last minute,
+    /// the agent's uptime.
+    public var ringCount: UInt64?
+    public var ringCapacity: UInt64?
+    public var seenFlows: UInt64?
+    public var flowsLastMinute: UInt64?
+    public var uptimeNs: UInt64?
     public init(error: String? = nil, state: NodeState? = nil) {
         self.error = error
         self.state = state

@@ -287,7 +287,43 @@ public final class ControlPlane: @unchecked Sendable {
             return APIResponse(stdout: netns)
         case .shutdown: return shutdown()
         case .flows: return flows(req)
+        case .hubbleStatus, .hubbleNodes: return hubbleStatus(req)
+        case .hubbleNamespaces:
+            let names = Set(Printer(cp: self).desiredPods().map(\.namespace)).sorted()
+            return APIResponse(stdout: (["NAMESPACE"] + names).joined(separator: "\n") + "\n")
         }
+    }
+
+    /// `hubble status` and `hubble list nodes`, as the relay would answer them, from each
+    /// node's ring buffer.
+    func hubbleStatus(_ req: APIRequest) -> APIResponse {
+        var node = HubbleNode()
+        node.name = self.node
+        node.version = "porin"
+        node.address = "unix://\(agentSocket)"
+        var status = HubbleServerStatus()
+        status.version = "porin"
+        if agentReady, let r = try? UnixSocket.call(agentSocket, AgentRequest(op: .flowStatus), as: AgentResponse.self, timeout: 10) {
+            node.state = 1
+            node.uptimeNs = r.uptimeNs
+            node.numFlows = r.ringCount
+            node.maxFlows = r.ringCapacity
+            node.seenFlows = r.seenFlows
+            status.numFlows = r.ringCount ?? 0
+            status.maxFlows = r.ringCapacity ?? 0
+            status.seenFlows = r.seenFlows ?? 0
+            status.uptimeNs = r.uptimeNs ?? 0
+            status.flowsRate = Double(r.flowsLastMinute ?? 0) / 60
+            status.numConnectedNodes = 1
+            status.numUnavailableNodes = 0
+        } else {
+            node.state = 2
+            status.numConnectedNodes = 0
+            status.numUnavailableNodes = 1
+            status.unavailableNodes = [self.node]
+        }
+        if req.op == .hubbleNodes { return APIResponse(stdout: StatusFormat.nodes([node], wide: req.output == "wide")) }
+        return APIResponse(exitCode: 0, stdout: StatusFormat.status(status, target: "unix://\(paths.apiSocket)"))
     }
 
     /// The nodes' flows after the sequence numbers the caller has seen (the relay's job, over the

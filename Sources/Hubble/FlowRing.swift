@@ -44,6 +44,15 @@ public final class FlowRing: @unchecked Sendable {
         return next - 1
     }
 
+    /// Flows whose time is at or after `t` (for Hubble's flows-per-second over the last minute).
+    public func countFlows(since t: FlowTime) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        var n = 0
+        for case let .flow(f, _, time)? in slots where (f.time ?? time).map({ $0 >= t }) ?? false { n += 1 }
+        return n
+    }
+
     /// Records with sequence numbers after `after`, oldest first, with how many of those the
     /// ring no longer holds (overwritten before this read).
     public func read(after: UInt64) -> (records: [FlowRecord], lost: UInt64, last: UInt64) {
