@@ -25,6 +25,10 @@ public enum AgentDaemon {
                 r.sequence = last
                 r.lost = lost
                 return r
+            case .metrics:
+                var r = AgentResponse()
+                r.metrics = agent.metrics.render()
+                return r
             case .flowStatus:
                 var r = AgentResponse()
                 let now = Date().timeIntervalSince1970

@@ -101,6 +101,7 @@ public final class NodeAgent: @unchecked Sendable {
     private var podOwners: [String: String] = [:]
     /// Hubble: the node's flows, and what the flow builder knows (swapped whole, under its own lock).
     public let flows: FlowRing
+    public let metrics = HubbleMetrics()
     private let directoryLock = NSLock()
     private var directory = EndpointDirectory()
     private var eventReader: EventReader?
@@ -436,7 +437,9 @@ public final class NodeAgent: @unchecked Sendable {
             directoryLock.lock()
             let d = directory
             directoryLock.unlock()
-            flows.append(.flow(builder.flow(e, d), nodeName: config.nodeName, time: nil))
+            let f = builder.flow(e, d)
+            metrics.observe(f)
+            flows.append(.flow(f, nodeName: config.nodeName, time: nil))
         }
         eventReader = reader
         let t = Thread {

@@ -66,7 +66,7 @@ public struct StoredObject: Codable, Sendable, Hashable {
 
 /// Control plane → agent.
 public struct AgentRequest: Codable, Sendable {
-    public enum Op: String, Codable, Sendable { case sync, state, shutdown, flows, flowStatus }
+    public enum Op: String, Codable, Sendable { case sync, state, shutdown, flows, flowStatus, metrics }
     public var op: Op
     /// `sync`: with `full`, the objects are everything there is (the agent drops anything else).
     public var full = false
@@ -92,6 +92,8 @@ public struct AgentResponse: Codable, Sendable {
     public var seenFlows: UInt64?
     public var flowsLastMinute: UInt64?
     public var uptimeNs: UInt64?
+    /// `metrics`: Hubble's metrics in Prometheus' text format.
+    public var metrics: String?
     public init(error: String? = nil, state: NodeState? = nil) {
         self.error = error
         self.state = state

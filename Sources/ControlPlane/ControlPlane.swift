@@ -18,6 +18,8 @@ public final class ControlPlane: @unchecked Sendable {
         public var worldFile: String?
         /// Without a world: give the node a way out (slirp4netns) unless the cluster is isolated.
         public var uplink = true
+        /// Hubble's Prometheus metrics on 127.0.0.1:<port> (`/metrics`); 0: none.
+        public var metricsPort = 9965
         public var porin: String
         public init(paths: ClusterPaths, porin: String) {
             self.paths = paths
@@ -39,6 +41,7 @@ public final class ControlPlane: @unchecked Sendable {
     /// The uplink to the machine's network (slirp4netns), when there is one.
     var uplinkPID: pid_t = 0
     var uplinkState = "disabled"
+    var metricsState = "disabled"
     var agentReady = false
     var agentStarts = 0
     var shuttingDown = false
@@ -143,6 +146,18 @@ public final class ControlPlane: @unchecked Sendable {
         }
         server.start()
         log("control plane of \(paths.name) serving \(paths.apiSocket)")
+        if config.metricsPort != 0 {
+            do {
+                try MetricsHTTPServer(port: UInt16(config.metricsPort)) { [self] in
+                    guard agentReady, let r = try? UnixSocket.call(agentSocket, AgentRequest(op: .metrics), as: AgentResponse.self, timeout: 10) else { return nil }
+                    return r.metrics
+                }.start()
+                metricsState = "OK (http://127.0.0.1:\(config.metricsPort)/metrics)"
+            } catch {
+                metricsState = "error: \(error)"
+                log("metrics: \(error)")
+            }
+        }
         superviseAgent()
     }
 
@@ -510,6 +525,7 @@ public final class ControlPlane: @unchecked Sendable {
                 \\__/       World:              \(worldSpec == nil ? "disabled" : mark(worldOK))
                            Uplink:             \(worldSpec == nil ? uplinkState : "disabled (the world is the outside)")
                            Hubble Relay:       disabled
+                           Hubble Metrics:     \(metricsState)
 
             Cluster:               \(paths.name) (pod CIDR \(config.podCIDR), Service CIDR \(config.serviceCIDR))
             Nodes:                 \(node) (network namespace \(paths.nodeNetns(node)))

@@ -60,7 +60,7 @@ struct ClusterBench {
 
     func run() {
         porinCmd(["down", "--name", name])
-        let up = porinCmd(["up", "--name", name, "--isolated"])
+        let up = porinCmd(["up", "--name", name, "--isolated", "--metrics-port", "0"])
         guard up.status == 0 else { print("cluster: porin up failed:\n\(up.out)"); return }
         defer { porinCmd(["down", "--name", name]) }
         porinCmd(["create", "ns", "bench"])

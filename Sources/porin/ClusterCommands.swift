@@ -69,6 +69,8 @@ struct UpCommand: ParsableCommand {
     var serviceCIDR = "10.96.0.0/12"
     @Option(help: "Seconds to wait for the cluster to be ready.")
     var timeout = 120
+    @Option(help: "Port on 127.0.0.1 for Hubble's Prometheus metrics (/metrics); 0 for none.")
+    var metricsPort = 9965
 
     func validate() throws {
         do { try ClusterPaths.validate(name) } catch { throw ValidationError("--name: \(error)") }
@@ -83,6 +85,7 @@ struct UpCommand: ParsableCommand {
             do { _ = try WorldSpecCheck.check(text, world) } catch { throw ValidationError("--world: \(error)") }
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port \(metricsPort): 0 (none) or a port number") }
         if isolated && world != nil { throw ValidationError("--isolated and --world exclude each other: a world is the cluster's only outside") }
     }
 
@@ -100,6 +103,7 @@ struct UpCommand: ParsableCommand {
         var argv = [porin, "controlplane", "--name", name, "--pod-cidr", podCIDR, "--service-cidr", serviceCIDR]
         if let world { argv += ["--world", URL(fileURLWithPath: world).standardizedFileURL.path] }
         if isolated { argv.append("--isolated") }
+        argv += ["--metrics-port", String(metricsPort)]
         var env: [String: String] = [:]
         if ProcessInfo.processInfo.environment["PORIN_BPF_OBJECT"] == nil { env["PORIN_BPF_OBJECT"] = try DatapathObject.locateObject() }
         let pid = try Spawn.start(argv, log: "\(paths.logDirectory)/controlplane.log", environment: env)
@@ -335,6 +339,7 @@ struct ControlPlaneCommand: ParsableCommand {
     @Option var name: String
     @Option var world: String?
     @Flag var isolated = false
+    @Option var metricsPort = 9965
     @Option var podCIDR = "10.244.0.0/16"
     @Option var serviceCIDR = "10.96.0.0/12"
 
@@ -343,6 +348,7 @@ struct ControlPlaneCommand: ParsableCommand {
         var c = ControlPlane.Config(paths: ClusterPaths(name), porin: Spawn.selfExecutable)
         c.worldFile = world
         c.uplink = !isolated
+        c.metricsPort = metricsPort
         guard let p = IPPrefix(podCIDR), let s = IPPrefix(serviceCIDR) else { throw ValidationError("bad CIDR") }
         c.podCIDR = p
         c.serviceCIDR = s

@@ -91,7 +91,8 @@ struct ClusterTests {
         try #require(getuid() == 0, "cluster tests need root (network namespaces and BPF)")
         let c = PorinCLI(cluster: Self.name("lab"))
         defer { _ = try? c.run(["down", "--name", c.cluster]) }
-        let up = try c.run(["up", "--name", c.cluster, "--world", "\(PorinCLI.lab)/world.yaml"])
+        let metricsPort = 20000 + Int(getpid() % 20000)
+        let up = try c.run(["up", "--name", c.cluster, "--world", "\(PorinCLI.lab)/world.yaml", "--metrics-port", String(metricsPort)])
         try #require(up.status == 0, "porin up: \(up.stdout)\(up.stderr)")
         #expect(up.stdout.contains("Cluster Pods:          2/2 managed by Porin"), "kube-dns's two pods: \(up.stdout)")
 
@@ -158,6 +159,18 @@ struct ClusterTests {
         let frontend = #/^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d\.\d{3}: tenant-a/frontend-service:\d+ \(ID:\d+\) <> tenant-b/backend-service:80 \(ID:\d+\) /#
         #expect(drops.contains { $0.contains(frontend) && $0.hasSuffix("policy-verdict:none EGRESS DENIED (TCP Flags: SYN)") }, "\(drops)")
         #expect(drops.contains { $0.contains(frontend) && $0.hasSuffix("Policy denied DROPPED (TCP Flags: SYN)") }, "\(drops)")
+        // Hubble's metrics on 127.0.0.1, as Prometheus scrapes them.
+        let scrape = Process()
+        scrape.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        scrape.arguments = ["-s", "--max-time", "5", "http://127.0.0.1:\(metricsPort)/metrics"]
+        let metricsOut = Pipe()
+        scrape.standardOutput = metricsOut
+        try scrape.run()
+        let metrics = String(decoding: metricsOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        scrape.waitUntilExit()
+        #expect(metrics.contains(#/hubble_drop_total\{reason="POLICY_DENIED",protocol="TCP"\} [1-9]/#), "\(metrics)")
+        #expect(metrics.contains(#/hubble_policy_verdicts_total\{direction="egress",match="none",action="dropped"\} [1-9]/#), "\(metrics)")
+        #expect(metrics.contains(#/hubble_flows_processed_total\{protocol="TCP",type="Trace",subtype="to-endpoint",verdict="FORWARDED"\} [1-9]/#))
         let allowed = try c.run(["observe", "--from-pod", "tenant-a/frontend-service", "--to-pod", "tenant-a/backend-service", "--type", "trace:to-endpoint", "--last", "200"]).stdout
         for flags in ["SYN", "ACK", "ACK, PSH", "ACK, FIN"] {
             #expect(allowed.contains("-> tenant-a/backend-service:80 (ID:") && allowed.contains("to-endpoint FORWARDED (TCP Flags: \(flags))"), "\(flags): \(allowed)")
@@ -192,8 +205,8 @@ struct ClusterTests {
             _ = try? c.run(["down", "--name", c.cluster])
             _ = try? other.run(["down", "--name", other.cluster])
         }
-        try #require(try c.run(["up", "--name", c.cluster, "--isolated"]).status == 0)
-        try #require(try other.run(["up", "--name", other.cluster, "--isolated"]).status == 0, "a second cluster beside the first")
+        try #require(try c.run(["up", "--name", c.cluster, "--isolated", "--metrics-port", "0"]).status == 0)
+        try #require(try other.run(["up", "--name", other.cluster, "--isolated", "--metrics-port", "0"]).status == 0, "a second cluster beside the first")
         for ns in ["tenant-a", "tenant-b"] {
             try c.run(["create", "ns", ns])
             try c.run(["apply", "-n", ns, "-f", "\(PorinCLI.lab)/tenant-services.yaml"])
