@@ -35,6 +35,8 @@ public final class NodeAgent: @unchecked Sendable {
         public var stateDirectory: String?
         /// Hubble's ring buffer of flows (2^n − 1 records).
         public var flowCapacity = 4095
+        /// Hubble's exporter: every flow as a JSON line in this file (rotated by size).
+        public var flowExportPath: String?
         public init(cluster: String, nodeName: String, porin: String) {
             self.cluster = cluster
             self.nodeName = nodeName
@@ -433,13 +435,16 @@ public final class NodeAgent: @unchecked Sendable {
     /// Turns the datapath's events into flows, on a thread of its own, in batches.
     public func startFlowCollector() throws {
         let builder = FlowBuilder(nodeName: config.nodeName)
+        let exporter = try config.flowExportPath.map { try FlowExporter(path: $0) }
         let reader = try EventReader(map: network.datapath.events) { [unowned self] e in
             directoryLock.lock()
             let d = directory
             directoryLock.unlock()
             let f = builder.flow(e, d)
             metrics.observe(f)
-            flows.append(.flow(f, nodeName: config.nodeName, time: nil))
+            let record = FlowRecord.flow(f, nodeName: config.nodeName, time: f.time)
+            exporter?.export(record)
+            flows.append(record)
         }
         eventReader = reader
         let t = Thread {

@@ -20,6 +20,8 @@ public final class ControlPlane: @unchecked Sendable {
         public var uplink = true
         /// Hubble's Prometheus metrics on 127.0.0.1:<port> (`/metrics`); 0: none.
         public var metricsPort = 9965
+        /// Hubble's flow exporter: the file every node appends its flows to, if any.
+        public var flowExport: String?
         public var porin: String
         public init(paths: ClusterPaths, porin: String) {
             self.paths = paths
@@ -217,7 +219,7 @@ public final class ControlPlane: @unchecked Sendable {
             lock.unlock()
             let argv = ["/usr/bin/nsenter", "--net=/run/netns/\(paths.nodeNetns(node))", "--", config.porin, "agent",
                         "--cluster", paths.name, "--node", node, "--pod-cidr", config.podCIDR.description,
-                        "--service-cidr", config.serviceCIDR.description]
+                        "--service-cidr", config.serviceCIDR.description] + (config.flowExport.map { ["--flow-export", $0] } ?? [])
             do {
                 agentPID = try Spawn.start(argv, log: "\(paths.logDirectory)/agent-\(node).log")
                 agentStarts += 1

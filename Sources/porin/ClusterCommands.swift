@@ -71,6 +71,8 @@ struct UpCommand: ParsableCommand {
     var timeout = 120
     @Option(help: "Port on 127.0.0.1 for Hubble's Prometheus metrics (/metrics); 0 for none.")
     var metricsPort = 9965
+    @Option(help: "Export every flow as a Hubble JSON line to this file (rotated at 10 MiB, 5 backups).")
+    var flowExport: String?
 
     func validate() throws {
         do { try ClusterPaths.validate(name) } catch { throw ValidationError("--name: \(error)") }
@@ -104,6 +106,7 @@ struct UpCommand: ParsableCommand {
         if let world { argv += ["--world", URL(fileURLWithPath: world).standardizedFileURL.path] }
         if isolated { argv.append("--isolated") }
         argv += ["--metrics-port", String(metricsPort)]
+        if let flowExport { argv += ["--flow-export", URL(fileURLWithPath: flowExport).standardizedFileURL.path] }
         var env: [String: String] = [:]
         if ProcessInfo.processInfo.environment["PORIN_BPF_OBJECT"] == nil { env["PORIN_BPF_OBJECT"] = try DatapathObject.locateObject() }
         let pid = try Spawn.start(argv, log: "\(paths.logDirectory)/controlplane.log", environment: env)
@@ -340,6 +343,7 @@ struct ControlPlaneCommand: ParsableCommand {
     @Option var world: String?
     @Flag var isolated = false
     @Option var metricsPort = 9965
+    @Option var flowExport: String?
     @Option var podCIDR = "10.244.0.0/16"
     @Option var serviceCIDR = "10.96.0.0/12"
 
@@ -349,6 +353,7 @@ struct ControlPlaneCommand: ParsableCommand {
         c.worldFile = world
         c.uplink = !isolated
         c.metricsPort = metricsPort
+        c.flowExport = flowExport
         guard let p = IPPrefix(podCIDR), let s = IPPrefix(serviceCIDR) else { throw ValidationError("bad CIDR") }
         c.podCIDR = p
         c.serviceCIDR = s
@@ -362,6 +367,7 @@ struct AgentCommand: ParsableCommand {
     @Option var node: String
     @Option var podCIDR = "10.244.0.0/16"
     @Option var serviceCIDR = "10.96.0.0/12"
+    @Option var flowExport: String?
 
     func run() throws {
         let paths = ClusterPaths(cluster)
@@ -374,6 +380,7 @@ struct AgentCommand: ParsableCommand {
         c.dnsServiceIP = IPAddress(v4: s.address.v4 + 10)
         c.dnsRecordsPath = nil
         c.stateDirectory = paths.nodeStateDirectory(node: node)
+        c.flowExportPath = flowExport
         try AgentDaemon.run(config: c, socket: paths.agentSocket(node: node))
     }
 }

@@ -92,7 +92,10 @@ struct ClusterTests {
         let c = PorinCLI(cluster: Self.name("lab"))
         defer { _ = try? c.run(["down", "--name", c.cluster]) }
         let metricsPort = 20000 + Int(getpid() % 20000)
-        let up = try c.run(["up", "--name", c.cluster, "--world", "\(PorinCLI.lab)/world.yaml", "--metrics-port", String(metricsPort)])
+        let exportFile = NSTemporaryDirectory() + "porin-export-\(c.cluster)/flows.json"
+        defer { try? FileManager.default.removeItem(atPath: (exportFile as NSString).deletingLastPathComponent) }
+        let up = try c.run(["up", "--name", c.cluster, "--world", "\(PorinCLI.lab)/world.yaml", "--metrics-port", String(metricsPort),
+                            "--flow-export", exportFile])
         try #require(up.status == 0, "porin up: \(up.stdout)\(up.stderr)")
         #expect(up.stdout.contains("Cluster Pods:          2/2 managed by Porin"), "kube-dns's two pods: \(up.stdout)")
 
@@ -159,6 +162,10 @@ struct ClusterTests {
         let frontend = #/^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d\.\d{3}: tenant-a/frontend-service:\d+ \(ID:\d+\) <> tenant-b/backend-service:80 \(ID:\d+\) /#
         #expect(drops.contains { $0.contains(frontend) && $0.hasSuffix("policy-verdict:none EGRESS DENIED (TCP Flags: SYN)") }, "\(drops)")
         #expect(drops.contains { $0.contains(frontend) && $0.hasSuffix("Policy denied DROPPED (TCP Flags: SYN)") }, "\(drops)")
+        // The exporter wrote the same flows, and porin observe reads them back from the file.
+        let exported = try c.run(["observe", "--input-file", exportFile, "--verdict", "DROPPED", "--to-namespace", "tenant-b"])
+        #expect(exported.stdout.contains("Policy denied DROPPED (TCP Flags: SYN)"), "\(exported)")
+
         // Hubble's metrics on 127.0.0.1, as Prometheus scrapes them.
         let scrape = Process()
         scrape.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
