@@ -1,6 +1,7 @@
 // `porin monitor`: the datapath's events, live, like `cilium monitor` (until Hubble flows exist).
 // Reads the cluster's pinned event ring buffer directly.
 import ArgumentParser
+import ClusterAPI
 import Datapath
 import DatapathABI
 import Foundation
@@ -38,6 +39,11 @@ struct MonitorCommand: ParsableCommand {
 
     func run() throws {
         let name = try Self.resolveCluster(cluster)
+        // A running cluster's agent drains the same ring buffer into Hubble flows; reading it
+        // here too would split the events between the two.
+        if UnixSocket.isListening(ClusterPaths(name).apiSocket) {
+            throw ValidationError("cluster \(name) runs an agent that turns the datapath's events into flows: use `porin observe -f` (porin monitor is for datapaths without an agent)")
+        }
         // One ring buffer per node: /sys/fs/bpf/porin/<cluster>/<node>/porin_events.
         let nodes = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/bpf/porin/\(name)"))?.sorted() ?? []
         guard let node = nodes.first(where: { FileManager.default.fileExists(atPath: "/sys/fs/bpf/porin/\(name)/\($0)/porin_events") }) else {
