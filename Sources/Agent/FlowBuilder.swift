@@ -122,15 +122,9 @@ public struct FlowBuilder: Sendable {
         }
         switch h.l4 {
         case let .tcp(sp, dp, fl):
+            // The TCP header's flag bits, FIN (bit 0) … CWR (bit 7), are flow.proto's order.
             var flags = TCPFlags()
-            flags.fin = fl & 0x01 != 0
-            flags.syn = fl & 0x02 != 0
-            flags.rst = fl & 0x04 != 0
-            flags.psh = fl & 0x08 != 0
-            flags.ack = fl & 0x10 != 0
-            flags.urg = fl & 0x20 != 0
-            flags.ece = fl & 0x40 != 0
-            flags.cwr = fl & 0x80 != 0
+            for (bit, f) in TCPFlags.fields.prefix(8).enumerated() { flags[keyPath: f.path] = fl & (1 << bit) != 0 }
             f.l4 = .tcp(sourcePort: UInt32(sp), destinationPort: UInt32(dp), flags: flags)
             summary = "TCP Flags: " + flags.names.joined(separator: ", ")
         case let .udp(sp, dp):

@@ -27,19 +27,27 @@ public struct FlowIP: Sendable, Hashable {
 public struct TCPFlags: Sendable, Hashable {
     public var fin = false, syn = false, rst = false, psh = false, ack = false, urg = false, ece = false, cwr = false, ns = false
     public init() {}
+
+    /// Every flag's proto name and field, in flow.proto's order (JSON and filters use this order).
+    // Key paths are immutable values; Swift 6 does not mark them Sendable yet.
+    nonisolated(unsafe) public static let fields: [(name: String, path: WritableKeyPath<TCPFlags, Bool>)] = [
+        ("FIN", \.fin), ("SYN", \.syn), ("RST", \.rst), ("PSH", \.psh), ("ACK", \.ack), ("URG", \.urg), ("ECE", \.ece), ("CWR", \.cwr), ("NS", \.ns),
+    ]
+
+    /// Sets the flag called `name` (proto spelling, any case); false when there is no such flag.
+    public mutating func set(_ name: some StringProtocol, _ on: Bool = true) -> Bool {
+        let upper = name.uppercased()
+        guard let f = Self.fields.first(where: { $0.name == upper }) else { return false }
+        self[keyPath: f.path] = on
+        return true
+    }
+
+    /// The flags that are set, in flow.proto's order.
+    public var setNames: [String] { Self.fields.filter { self[keyPath: $0.path] }.map(\.name) }
+
     /// Hubble's summary order: SYN, ACK, RST, FIN, PSH, URG, ECE, CWR, NS.
     public var names: [String] {
-        var n: [String] = []
-        if syn { n.append("SYN") }
-        if ack { n.append("ACK") }
-        if rst { n.append("RST") }
-        if fin { n.append("FIN") }
-        if psh { n.append("PSH") }
-        if urg { n.append("URG") }
-        if ece { n.append("ECE") }
-        if cwr { n.append("CWR") }
-        if ns { n.append("NS") }
-        return n
+        [("SYN", syn), ("ACK", ack), ("RST", rst), ("FIN", fin), ("PSH", psh), ("URG", urg), ("ECE", ece), ("CWR", cwr), ("NS", ns)].filter(\.1).map(\.0)
     }
 }
 

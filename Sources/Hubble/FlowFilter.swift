@@ -1117,11 +1117,7 @@ extension FlowFilter {
         })
         w.objects("tcp_flags", tcpFlags.map { t in
             var o = FilterJSONWriter()
-            for (name, on) in [("FIN", t.fin), ("SYN", t.syn), ("RST", t.rst), ("PSH", t.psh), ("ACK", t.ack), ("URG", t.urg),
-                               ("ECE", t.ece), ("CWR", t.cwr), ("NS", t.ns)] where on
-            {
-                o.raw(name, "true")
-            }
+            for name in t.setNames { o.raw(name, "true") }
             return o.text
         })
         w.strings("node_name", nodeName)
@@ -1242,18 +1238,7 @@ extension FlowFilter {
                     var t = TCPFlags()
                     for (k, v) in o {
                         let b = try bool(v, k)
-                        switch k {
-                        case "FIN": t.fin = b
-                        case "SYN": t.syn = b
-                        case "RST": t.rst = b
-                        case "PSH": t.psh = b
-                        case "ACK": t.ack = b
-                        case "URG": t.urg = b
-                        case "ECE": t.ece = b
-                        case "CWR": t.cwr = b
-                        case "NS": t.ns = b
-                        default: throw unknown(k)
-                        }
+                        guard k == k.uppercased(), t.set(k, b) else { throw unknown(k) }
                     }
                     return t
                 }
@@ -1279,9 +1264,7 @@ extension FlowFilter {
 
     /// lowerCamel → proto name (`sourcePod` → `source_pod`); proto names pass through.
     static func snake(_ k: String) -> String {
-        if k == "FIN" || k == "SYN" || k == "RST" || k == "PSH" || k == "ACK" || k == "URG" || k == "ECE" || k == "CWR" || k == "NS" {
-            return k
-        }
+        if TCPFlags.fields.contains(where: { $0.name == k }) { return k }
         var out = ""
         for c in k {
             if c.isUppercase {

@@ -106,15 +106,7 @@ public enum FlowJSON {
                 var flags: TCPFlags?
                 if let fl = field(t, "flags") {
                     var x = TCPFlags()
-                    x.fin = fl["FIN"]?.bool ?? false
-                    x.syn = fl["SYN"]?.bool ?? false
-                    x.rst = fl["RST"]?.bool ?? false
-                    x.psh = fl["PSH"]?.bool ?? false
-                    x.ack = fl["ACK"]?.bool ?? false
-                    x.urg = fl["URG"]?.bool ?? false
-                    x.ece = fl["ECE"]?.bool ?? false
-                    x.cwr = fl["CWR"]?.bool ?? false
-                    x.ns = fl["NS"]?.bool ?? false
+                    for (name, path) in TCPFlags.fields { x[keyPath: path] = fl[name]?.bool ?? false }
                     flags = x
                 }
                 f.l4 = .tcp(sourcePort: s, destinationPort: d, flags: flags)

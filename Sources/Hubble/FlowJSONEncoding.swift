@@ -120,10 +120,7 @@ public enum FlowJSONWriter {
             var p = ports(s, d)
             if let flags {
                 var fl = ObjectWriter()
-                for (n, v) in [("FIN", flags.fin), ("SYN", flags.syn), ("RST", flags.rst), ("PSH", flags.psh), ("ACK", flags.ack),
-                               ("URG", flags.urg), ("ECE", flags.ece), ("CWR", flags.cwr), ("NS", flags.ns)] where v {
-                    fl.raw(n, "true")
-                }
+                for n in flags.setNames { fl.raw(n, "true") }
                 p.raw("flags", fl.text)
             }
             x.raw("TCP", p.text)

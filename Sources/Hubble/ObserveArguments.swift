@@ -604,19 +604,8 @@ struct FilterBuilder {
 
     static func tcpFlags(_ val: String) throws(FlowFilterError) -> TCPFlags {
         var t = TCPFlags()
-        for f in val.split(separator: ",", omittingEmptySubsequences: false) {
-            switch f.uppercased() {
-            case "SYN": t.syn = true
-            case "FIN": t.fin = true
-            case "RST": t.rst = true
-            case "PSH": t.psh = true
-            case "ACK": t.ack = true
-            case "URG": t.urg = true
-            case "ECE": t.ece = true
-            case "CWR": t.cwr = true
-            case "NS": t.ns = true
-            default: throw FlowFilterError("unknown tcp flag: \(f)")
-            }
+        for f in val.split(separator: ",", omittingEmptySubsequences: false) where !t.set(f) {
+            throw FlowFilterError("unknown tcp flag: \(f)")
         }
         return t
     }
