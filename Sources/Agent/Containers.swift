@@ -93,8 +93,7 @@ enum ContainerRuntime {
     static func killAll(netns: String, containers: [ContainerProcess]) {
         let unreaped = containers.filter { $0.ownChild && $0.state == .running && $0.pid > 0 }
         for c in unreaped { kill(c.pid, SIGKILL) }
-        let pids = (try? run(["ip", "netns", "pids", netns]))?.split(separator: "\n").compactMap { Int32($0) } ?? []
-        for p in pids { kill(p, SIGKILL) }
+        NetworkNamespace(netns).killProcesses()
         for c in unreaped {
             var st: Int32 = 0
             waitpid(c.pid, &st, 0)
@@ -105,7 +104,7 @@ enum ContainerRuntime {
     static func phase(_ cs: [ContainerProcess], restartPolicy: String) -> (phase: String, ready: Int) {
         let ready = cs.filter { $0.state == .running }.count
         if cs.isEmpty || ready == cs.count { return ("Running", ready) }
-        if cs.contains(where: { $0.state == .waiting && $0.restarts > 0 || $0.state == .waiting && $0.lastExit != nil }) { return ("CrashLoopBackOff", ready) }
+        if cs.contains(where: { $0.state == .waiting && $0.lastExit != nil }) { return ("CrashLoopBackOff", ready) }
         if cs.contains(where: { $0.state == .waiting }) { return ("ContainerCreating", ready) }
         if cs.allSatisfy({ $0.state == .exited && $0.lastExit == 0 }) { return ("Completed", ready) }
         if cs.allSatisfy({ $0.state == .exited }) { return ("Error", ready) }

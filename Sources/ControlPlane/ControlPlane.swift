@@ -355,8 +355,8 @@ public final class ControlPlane: @unchecked Sendable {
         }
         var out = ""
         if let lost = resp.lost, lost > 0 {
-            let now = FlowJSONWriter.timestamp(FlowTime(seconds: Int64(Date().timeIntervalSince1970), nanos: 0))
-            let line = "{\"lost_events\":{\"source\":\"HUBBLE_RING_BUFFER\",\"num_events_lost\":\"1\"},\"node_name\":\"\(node)\",\"time\":\"\(now)\"}\n"
+            let now = FlowTime(seconds: Int64(Date().timeIntervalSince1970), nanos: 0)
+            let line = FlowJSONWriter.record(.lostEvents(source: 3, count: 1, cpu: nil, nodeName: node, time: now)) + "\n"  // HUBBLE_RING_BUFFER
             for _ in 0..<min(lost, 4096) { out += line }
         }
         for l in lines { out += l + "\n" }

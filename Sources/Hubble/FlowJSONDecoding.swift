@@ -67,11 +67,11 @@ public enum FlowJSON {
         }
     }
 
-    static func enumValue(_ v: JSONValue?, _ names: [Int: String], _ field: String) throws -> Int? {
+    static func enumValue(_ v: JSONValue?, _ codes: [String: Int], _ field: String) throws -> Int? {
         guard let v else { return nil }
         switch v {
         case let .string(s):
-            if let i = names.first(where: { $0.value == s })?.key { return i }
+            if let i = codes[s] { return i }
             throw FlowDecodingError(description: "invalid value for enum field \(field): \"\(s)\"")
         case .number: return v.int
         case .null: return nil
@@ -163,7 +163,7 @@ public enum FlowJSON {
         f.destinationService = field(o, "destination_service").map { FlowService(name: $0["name"]?.string ?? "", namespace: $0["namespace"]?.string ?? "") }
         f.trafficDirection = try enumValue(field(o, "traffic_direction"), HubbleEnums.trafficDirections, "traffic_direction") ?? 0
         f.policyMatchType = UInt32(field(o, "policy_match_type")?.int ?? 0)
-        f.traceObservationPoint = try enumValue(field(o, "trace_observation_point"), HubbleEnums.observationPoints, "trace_observation_point") ?? 0
+        f.traceObservationPoint = try enumValue(field(o, "trace_observation_point"), HubbleEnums.observationPointCodes, "trace_observation_point") ?? 0
         f.traceReason = try enumValue(field(o, "trace_reason"), HubbleEnums.traceReasons, "trace_reason") ?? 0
         if let d = field(o, "drop_reason_desc") {
             switch d {
@@ -176,7 +176,7 @@ public enum FlowJSON {
             }
         }
         if let r = field(o, "is_reply") { f.isReply = r.bool ?? r["value"]?.bool }
-        f.debugCapturePoint = try enumValue(field(o, "debug_capture_point"), HubbleEnums.debugCapturePoints, "debug_capture_point") ?? 0
+        f.debugCapturePoint = try enumValue(field(o, "debug_capture_point"), HubbleEnums.debugCapturePointCodes, "debug_capture_point") ?? 0
         if let i = field(o, "interface") { f.interface = (UInt32(i["index"]?.int ?? 0), i["name"]?.string ?? "") }
         f.proxyPort = UInt32(field(o, "proxy_port")?.int ?? 0)
         f.traceID = field(o, "trace_context")?["parent"]?["trace_id"]?.string ?? ""

@@ -10,8 +10,13 @@ public final class FlowRing: @unchecked Sendable {
     /// Sequence number of the next record (the first record is 1).
     private var next: UInt64 = 1
     private let lock = NSLock()
+    private var seenFlows: UInt64 = 0
     /// Flows written since start (Hubble's `seen_flows`).
-    public private(set) var seen: UInt64 = 0
+    public var seen: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return seenFlows
+    }
 
     /// `capacity` must be 2^n − 1 (Hubble's rule); 4095 by default.
     public init(capacity: Int = 4095) {
@@ -26,7 +31,7 @@ public final class FlowRing: @unchecked Sendable {
         lock.lock()
         slots[Int((next - 1) % UInt64(capacity))] = r
         next += 1
-        if case .flow = r { seen += 1 }
+        if case .flow = r { seenFlows += 1 }
         lock.unlock()
     }
 

@@ -163,6 +163,7 @@ public enum HubbleEnums {
         8: "ingress", 9: "world-ipv4", 10: "world-ipv6",
     ]
 
-    /// The index of `name` in a proto enum's list of names.
-    static func index(_ name: String, in names: [String]) -> Int? { names.firstIndex(of: name) }
+    /// Names → numbers of the enums whose numbers are not 0…n (for reading JSON).
+    public static let observationPointCodes = Dictionary(uniqueKeysWithValues: observationPoints.map { ($0.value, $0.key) })
+    public static let debugCapturePointCodes = Dictionary(uniqueKeysWithValues: debugCapturePoints.map { ($0.value, $0.key) })
 }

@@ -56,6 +56,14 @@ public struct NetworkNamespace: Hashable, Sendable {
         if Self.exists(name) { try run(["ip", "netns", "delete", name]) }
     }
 
+    /// Kills every process running in this namespace (`ip netns pids`); returns how many.
+    @discardableResult
+    public func killProcesses() -> Int {
+        let pids = (try? run(["ip", "netns", "pids", name]))?.split(separator: "\n").compactMap { Int32($0) } ?? []
+        for p in pids { kill(p, SIGKILL) }
+        return pids.count
+    }
+
     /// `ip ARGS` inside this namespace.
     @discardableResult
     public func ip(_ args: String...) throws -> String { try run(["ip", "-n", name] + args) }

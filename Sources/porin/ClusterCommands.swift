@@ -414,8 +414,7 @@ struct ClusterTeardown {
         let netns = ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter { $0.hasPrefix(paths.netnsPrefix) }
         // Pods first, the node last (pods' veths are deleted with their namespaces).
         for ns in netns.sorted(by: { a, b in (a == paths.nodeNetns(paths.firstNode) ? 1 : 0, a) < (b == paths.nodeNetns(paths.firstNode) ? 1 : 0, b) }) {
-            let pids = (try? Netns.run(["ip", "netns", "pids", ns]))?.split(separator: "\n").compactMap { Int32($0) } ?? []
-            for pid in pids { kill(pid, SIGKILL) }
+            NetworkNamespace(ns).killProcesses()
             try? NetworkNamespace(ns).delete()
         }
         if !netns.isEmpty { removed.append("\(netns.count) network namespaces") }
