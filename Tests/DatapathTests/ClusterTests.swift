@@ -180,7 +180,8 @@ struct ClusterTests {
         #expect(metrics.contains(#/hubble_flows_processed_total\{protocol="TCP",type="Trace",subtype="to-endpoint",verdict="FORWARDED"\} [1-9]/#))
         let allowed = try c.run(["observe", "--from-pod", "tenant-a/frontend-service", "--to-pod", "tenant-a/backend-service", "--type", "trace:to-endpoint", "--last", "200"]).stdout
         for flags in ["SYN", "ACK", "ACK, PSH", "ACK, FIN"] {
-            #expect(allowed.contains("-> tenant-a/backend-service:80 (ID:") && allowed.contains("to-endpoint FORWARDED (TCP Flags: \(flags))"), "\(flags): \(allowed)")
+            let line = allowed.split(separator: "\n").first { $0.contains(" -> tenant-a/backend-service:80 (ID:") && $0.hasSuffix("to-endpoint FORWARDED (TCP Flags: \(flags))") }
+            #expect(line != nil, "\(flags): \(allowed)")
         }
 
         // §7: the exam in tenant-b: the first attempt drops tenant-c's backend, the solution reaches it.
