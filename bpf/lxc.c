@@ -107,6 +107,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } porin_events SEC(".maps");
 
+/* Events the ring buffer had no room for, counted per CPU: the agent reports them as Hubble's
+ * PERF_EVENT_RING_BUFFER lost events (the datapath never waits for the agent). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} porin_events_lost SEC(".maps");
+
 #define WORLD_IDENTITY 2
 #define ICMP_ECHOREPLY 0
 #define ICMP_ECHO 8
@@ -201,8 +211,13 @@ static __always_inline void emit(struct __sk_buff *skb, __u8 type, __u8 subtype,
 				 __u8 vflags, __u8 reason, __s32 verdict, __u32 entry)
 {
 	struct porin_event *e = bpf_ringbuf_reserve(&porin_events, sizeof(*e), 0);
-	if (!e)
+	if (!e) {
+		__u32 k = 0;
+		__u64 *lost = bpf_map_lookup_elem(&porin_events_lost, &k);
+		if (lost)
+			*lost += 1;
 		return;
+	}
 	e->type = type;
 	e->subtype = subtype;
 	e->endpoint_id = ep;

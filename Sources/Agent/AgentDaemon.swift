@@ -5,38 +5,25 @@
 import ClusterAPI
 import Foundation
 import Hubble
+import HubbleAPI
 import PolicyAPI
 
 public enum AgentDaemon {
     /// Serves until the control plane asks it to shut down; never returns.
-    public static func run(config: NodeAgent.Config, socket: String) throws -> Never {
+    public static func run(config: NodeAgent.Config, socket: String, hubbleSocket: String) throws -> Never {
         let started = Date()
         let agent = try NodeAgent(config: config)
         agent.startSupervisor()
         try agent.startFlowCollector()
+        // Hubble's observer on its own socket (the relay in the control plane asks it).
+        try HubbleServer.start(.unix(hubbleSocket), services: [AgentObserver(ring: agent.flows, nodeName: config.nodeName, version: PorinVersion.hubble, started: started)])
         let server = try UnixSocketServer<AgentRequest, AgentResponse>(path: socket, invalid: { AgentResponse(error: $0) }) { req in
             switch req.op {
             case .state:
                 return AgentResponse(state: agent.state())
-            case .flows:
-                let (records, lost, last) = agent.flows.read(after: req.after)
-                var r = AgentResponse()
-                r.flows = records.map { FlowJSONWriter.record($0) }
-                r.sequence = last
-                r.lost = lost
-                return r
             case .metrics:
                 var r = AgentResponse()
                 r.metrics = agent.metrics.render()
-                return r
-            case .flowStatus:
-                var r = AgentResponse()
-                let now = Date().timeIntervalSince1970
-                r.ringCount = UInt64(agent.flows.count)
-                r.ringCapacity = UInt64(agent.flows.capacity)
-                r.seenFlows = agent.flows.seen
-                r.flowsLastMinute = UInt64(agent.flows.countFlows(since: FlowTime(seconds: Int64(now) - 60, nanos: 0)))
-                r.uptimeNs = UInt64(Date().timeIntervalSince(started) * 1e9)
                 return r
             case .sync:
                 do {

@@ -183,10 +183,10 @@ public struct FlowBuilder: Sendable {
                 }
             }
         case PORIN_EVENT_TRACE_SOCK:
-            // As Hubble shows socket translations: no source port, and a ClusterIP no endpoint
-            // owns is the world.
+            // As Hubble shows socket translations: no source port, no TCP flags (a socket event
+            // has no packet), and a ClusterIP no endpoint owns is the world.
             switch f.l4 {
-            case let .tcp(_, dp, fl)?: f.l4 = .tcp(sourcePort: 0, destinationPort: dp, flags: fl)
+            case let .tcp(_, dp, _)?: f.l4 = .tcp(sourcePort: 0, destinationPort: dp, flags: nil)
             case let .udp(_, dp)?: f.l4 = .udp(sourcePort: 0, destinationPort: dp)
             default: break
             }

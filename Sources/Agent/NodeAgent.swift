@@ -447,8 +447,28 @@ public final class NodeAgent: @unchecked Sendable {
             flows.append(record)
         }
         eventReader = reader
-        let t = Thread {
-            while true { reader.poll(timeoutMilliseconds: 100) }
+        let lostCounters = network.datapath.eventsLost
+        let node = config.nodeName
+        let t = Thread { [unowned self] in
+            // The counters the datapath keeps when the ring buffer is full, as Hubble's
+            // PERF_EVENT_RING_BUFFER lost events (per CPU, the number lost since the last look).
+            var seen = lostCounters.perCPUCounters()
+            while true {
+                reader.poll(timeoutMilliseconds: 100)
+                let now = lostCounters.perCPUCounters()
+                guard now != seen else { continue }
+                // The losses happened once the ring buffer was full: the events in it came first.
+                _ = reader.drain()
+                let t = Date().timeIntervalSince1970
+                let time = FlowTime(seconds: Int64(t), nanos: Int32((t - t.rounded(.down)) * 1e9))
+                for (cpu, n) in now.enumerated() where cpu < seen.count && n > seen[cpu] {
+                    let record = FlowRecord.lostEvents(source: 1, count: n - seen[cpu], cpu: Int32(cpu), nodeName: node, time: time)
+                    metrics.lost(source: 1, count: n - seen[cpu])
+                    exporter?.export(record)
+                    flows.append(record)
+                }
+                seen = now
+            }
         }
         t.start()
     }

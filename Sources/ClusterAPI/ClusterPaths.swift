@@ -23,6 +23,10 @@ public struct ClusterPaths: Sendable, Hashable {
     public var runDirectory: String { "\(Self.runRoot)/\(name)" }
     public var apiSocket: String { "\(runDirectory)/api.sock" }
     public func agentSocket(node: String) -> String { "\(runDirectory)/agent-\(node).sock" }
+    /// Hubble's gRPC API: each agent's observer, and the relay that merges them (which also
+    /// listens on 127.0.0.1:4245 unless told otherwise).
+    public func hubbleSocket(node: String) -> String { "\(runDirectory)/hubble-\(node).sock" }
+    public var relaySocket: String { "\(runDirectory)/hubble-relay.sock" }
     public var controlPlanePIDFile: String { "\(runDirectory)/controlplane.pid" }
     /// The object store, the agents' endpoint state and every daemon's and container's log.
     public var stateDirectory: String { "\(Self.stateRoot)/\(name)" }

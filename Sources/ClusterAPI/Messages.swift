@@ -14,7 +14,7 @@ public struct SourceFile: Codable, Sendable {
 /// CLI → control plane.
 public struct APIRequest: Codable, Sendable {
     public enum Op: String, Codable, Sendable {
-        case create, apply, delete, createNamespace, get, status, podNetns, shutdown, flows, hubbleStatus, hubbleNodes, hubbleNamespaces
+        case create, apply, delete, createNamespace, get, status, podNetns, shutdown
     }
     public var op: Op
     public var files: [SourceFile] = []
@@ -26,8 +26,6 @@ public struct APIRequest: Codable, Sendable {
     public var names: [String] = []
     /// `get -o`: wide, yaml, json.
     public var output: String?
-    /// `flows`: per node, the last sequence number the caller has seen (0: everything held).
-    public var after: [String: UInt64] = [:]
     public init(op: Op) { self.op = op }
 }
 
@@ -36,8 +34,6 @@ public struct APIResponse: Codable, Sendable {
     public var exitCode: Int32
     public var stdout: String
     public var stderr: String
-    /// `flows`: per node, the last sequence number now held.
-    public var sequences: [String: UInt64]?
     public init(exitCode: Int32 = 0, stdout: String = "", stderr: String = "") {
         self.exitCode = exitCode
         self.stdout = stdout
@@ -66,32 +62,18 @@ public struct StoredObject: Codable, Sendable, Hashable {
 
 /// Control plane → agent.
 public struct AgentRequest: Codable, Sendable {
-    public enum Op: String, Codable, Sendable { case sync, state, shutdown, flows, flowStatus, metrics }
+    public enum Op: String, Codable, Sendable { case sync, state, shutdown, metrics }
     public var op: Op
     /// `sync`: with `full`, the objects are everything there is (the agent drops anything else).
     public var full = false
     public var upserts: [StoredObject] = []
     public var deletes: [String] = []
-    /// `flows`: the last sequence number the caller has seen.
-    public var after: UInt64 = 0
     public init(op: Op) { self.op = op }
 }
 
 public struct AgentResponse: Codable, Sendable {
     public var error: String?
     public var state: NodeState?
-    /// `flows`: Hubble JSON lines (GetFlowsResponse), the last sequence number, how many the
-    /// caller missed because the ring overwrote them, and the ring's size and seen count.
-    public var flows: [String]?
-    public var sequence: UInt64?
-    public var lost: UInt64?
-    /// `flowStatus`: the ring's fill and size, flows seen since start, flows of the last minute,
-    /// the agent's uptime.
-    public var ringCount: UInt64?
-    public var ringCapacity: UInt64?
-    public var seenFlows: UInt64?
-    public var flowsLastMinute: UInt64?
-    public var uptimeNs: UInt64?
     /// `metrics`: Hubble's metrics in Prometheus' text format.
     public var metrics: String?
     public init(error: String? = nil, state: NodeState? = nil) {
@@ -155,4 +137,11 @@ public struct NodeState: Codable, Sendable {
         self.identities = identities
         self.serviceBackends = serviceBackends
     }
+}
+
+/// Porin's version, and the version its Hubble servers report (`hubble list nodes -o wide`'s
+/// VERSION): Porin's, marked as Porin's in semver build metadata.
+public enum PorinVersion {
+    public static let string = "0.4.0"
+    public static let hubble = "\(string)+porin"
 }

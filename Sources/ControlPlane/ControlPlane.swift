@@ -6,6 +6,7 @@ import ClusterAPI
 import Foundation
 import Glibc
 import Hubble
+import HubbleAPI
 import Netns
 import PolicyAPI
 import World
@@ -22,6 +23,11 @@ public final class ControlPlane: @unchecked Sendable {
         public var metricsPort = 9965
         /// Hubble's flow exporter: the file every node appends its flows to, if any.
         public var flowExport: String?
+        /// Hubble Relay's gRPC API on 127.0.0.1:<port> (hubble's default 4245); 0: only on the
+        /// unix socket (ClusterPaths.relaySocket), which `porin observe` and `porin hubble` use.
+        public var hubblePort = 4245
+        /// Each node's ring buffer of flows (2^n − 1).
+        public var flowCapacity = 4095
         public var porin: String
         public init(paths: ClusterPaths, porin: String) {
             self.paths = paths
@@ -44,6 +50,7 @@ public final class ControlPlane: @unchecked Sendable {
     var uplinkPID: pid_t = 0
     var uplinkState = "disabled"
     var metricsState = "disabled"
+    var relayState = "disabled"
     var agentReady = false
     var agentStarts = 0
     var shuttingDown = false
@@ -160,7 +167,39 @@ public final class ControlPlane: @unchecked Sendable {
                 log("metrics: \(error)")
             }
         }
+        startRelay()
         superviseAgent()
+    }
+
+    /// Hubble Relay: the Observer API of every node, merged, on the relay's unix socket and on
+    /// 127.0.0.1:<hubblePort>. A port already taken leaves the cluster running (the CLI uses the
+    /// socket) and `porin status` says why.
+    func startRelay() {
+        let relay = RelayObserver(version: PorinVersion.hubble) { [self] in
+            [RelayPeer(name: node, address: .unix(paths.hubbleSocket(node: node)), available: isAgentReady)]
+        }
+        do {
+            try HubbleServer.start(.unix(paths.relaySocket), services: [relay])
+        } catch {
+            relayState = "error: \(paths.relaySocket): \(error)"
+            log("hubble relay: \(relayState)")
+            return
+        }
+        relayState = "OK (unix://\(paths.relaySocket))"
+        guard config.hubblePort != 0 else { return }
+        do {
+            try HubbleServer.start(.tcp(host: "127.0.0.1", port: config.hubblePort), services: [relay])
+            relayState = "OK (127.0.0.1:\(config.hubblePort), unix://\(paths.relaySocket))"
+        } catch {
+            relayState = "error: 127.0.0.1:\(config.hubblePort): \(error) (unix://\(paths.relaySocket) serves; choose another --hubble-port)"
+            log("hubble relay: \(relayState)")
+        }
+    }
+
+    var isAgentReady: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return agentReady
     }
 
     /// slirp4netns's resolver, which forwards to the machine's own resolvers.
@@ -219,7 +258,7 @@ public final class ControlPlane: @unchecked Sendable {
             lock.unlock()
             let argv = ["/usr/bin/nsenter", "--net=/run/netns/\(paths.nodeNetns(node))", "--", config.porin, "agent",
                         "--cluster", paths.name, "--node", node, "--pod-cidr", config.podCIDR.description,
-                        "--service-cidr", config.serviceCIDR.description] + (config.flowExport.map { ["--flow-export", $0] } ?? [])
+                        "--service-cidr", config.serviceCIDR.description, "--hubble-event-buffer-capacity", String(config.flowCapacity)] + (config.flowExport.map { ["--flow-export", $0] } ?? [])
             do {
                 agentPID = try Spawn.start(argv, log: "\(paths.logDirectory)/agent-\(node).log")
                 agentStarts += 1
@@ -303,66 +342,7 @@ public final class ControlPlane: @unchecked Sendable {
             guard NetworkNamespace.exists(netns) else { return .failure("error: pod \(ns)/\(name) is not running yet") }
             return APIResponse(stdout: netns)
         case .shutdown: return shutdown()
-        case .flows: return flows(req)
-        case .hubbleStatus, .hubbleNodes: return hubbleStatus(req)
-        case .hubbleNamespaces:
-            let names = Set(Printer(cp: self).desiredPods().map(\.namespace)).sorted()
-            return APIResponse(stdout: (["NAMESPACE"] + names).joined(separator: "\n") + "\n")
         }
-    }
-
-    /// `hubble status` and `hubble list nodes`, as the relay would answer them, from each
-    /// node's ring buffer.
-    func hubbleStatus(_ req: APIRequest) -> APIResponse {
-        var node = HubbleNode()
-        node.name = self.node
-        node.version = "porin"
-        node.address = "unix://\(agentSocket)"
-        var status = HubbleServerStatus()
-        status.version = "porin"
-        if agentReady, let r = try? UnixSocket.call(agentSocket, AgentRequest(op: .flowStatus), as: AgentResponse.self, timeout: 10) {
-            node.state = 1
-            node.uptimeNs = r.uptimeNs
-            node.numFlows = r.ringCount
-            node.maxFlows = r.ringCapacity
-            node.seenFlows = r.seenFlows
-            status.numFlows = r.ringCount ?? 0
-            status.maxFlows = r.ringCapacity ?? 0
-            status.seenFlows = r.seenFlows ?? 0
-            status.uptimeNs = r.uptimeNs ?? 0
-            status.flowsRate = Double(r.flowsLastMinute ?? 0) / 60
-            status.numConnectedNodes = 1
-            status.numUnavailableNodes = 0
-        } else {
-            node.state = 2
-            status.numConnectedNodes = 0
-            status.numUnavailableNodes = 1
-            status.unavailableNodes = [self.node]
-        }
-        if req.op == .hubbleNodes { return APIResponse(stdout: StatusFormat.nodes([node], wide: req.output == "wide")) }
-        return APIResponse(exitCode: 0, stdout: StatusFormat.status(status, target: "unix://\(paths.apiSocket)"))
-    }
-
-    /// The nodes' flows after the sequence numbers the caller has seen (the relay's job, over the
-    /// unix sockets until the Hubble gRPC API serves them); records the ring overwrote before the
-    /// caller read them come back as Hubble's HUBBLE_RING_BUFFER lost events.
-    func flows(_ req: APIRequest) -> APIResponse {
-        guard agentReady else { return .failure("error: the agent of \(node) is not ready (see `porin status`)") }
-        var r = AgentRequest(op: .flows)
-        r.after = req.after[node] ?? 0
-        guard let resp = try? UnixSocket.call(agentSocket, r, as: AgentResponse.self, timeout: 30), let lines = resp.flows else {
-            return .failure("error: the agent of \(node) did not answer")
-        }
-        var out = ""
-        if let lost = resp.lost, lost > 0 {
-            let now = FlowTime(seconds: Int64(Date().timeIntervalSince1970), nanos: 0)
-            let line = FlowJSONWriter.record(.lostEvents(source: 3, count: 1, cpu: nil, nodeName: node, time: now)) + "\n"  // HUBBLE_RING_BUFFER
-            for _ in 0..<min(lost, 4096) { out += line }
-        }
-        for l in lines { out += l + "\n" }
-        var resp2 = APIResponse(stdout: out)
-        resp2.sequences = [node: resp.sequence ?? 0]
-        return resp2
     }
 
     /// Stores the changes and hands them to the agent; if the agent refuses them, the store goes
@@ -526,7 +506,7 @@ public final class ControlPlane: @unchecked Sendable {
              \\__/¯¯\\__/    kube-dns:           \(mark(dnsOK)) (\(dns.filter { $0.phase == "Running" }.count)/\(dns.count) pods running)
                 \\__/       World:              \(worldSpec == nil ? "disabled" : mark(worldOK))
                            Uplink:             \(worldSpec == nil ? uplinkState : "disabled (the world is the outside)")
-                           Hubble Relay:       disabled
+                           Hubble Relay:       \(relayState)
                            Hubble Metrics:     \(metricsState)
 
             Cluster:               \(paths.name) (pod CIDR \(config.podCIDR), Service CIDR \(config.serviceCIDR))

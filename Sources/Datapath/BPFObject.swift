@@ -38,6 +38,16 @@ public struct BPFMap: @unchecked Sendable {
         return v.pointee
     }
 
+    /// A per-CPU array's 64-bit counters at `index`, one per possible CPU.
+    public func perCPUCounters(index: UInt32 = 0) -> [UInt64] {
+        let cpus = Int(libbpf_num_possible_cpus())
+        guard cpus > 0 else { return [] }
+        var k = index
+        var values = [UInt64](repeating: 0, count: cpus)
+        guard bpf_map_lookup_elem(fd, &k, &values) == 0 else { return [] }
+        return values
+    }
+
     /// Every key of the map (for reconciling and for tests).
     public func keys<K>(_ type: K.Type) -> [K] {
         var out: [K] = []
@@ -76,6 +86,8 @@ public final class DatapathObject: @unchecked Sendable {
     public let conntrack: BPFMap
     public let config: BPFMap
     public let events: BPFMap
+    /// Per CPU, the events the ring buffer had no room for.
+    public let eventsLost: BPFMap
     public let services: BPFMap
     public let backends: BPFMap
     public let reverseNAT: BPFMap
@@ -131,6 +143,7 @@ public final class DatapathObject: @unchecked Sendable {
         conntrack = try map("porin_ct")
         config = try map("porin_config")
         events = try map("porin_events")
+        eventsLost = try map("porin_events_lost")
         services = try map("porin_services")
         backends = try map("porin_backends")
         reverseNAT = try map("porin_revnat")

@@ -15,7 +15,7 @@ public enum DictFormat {
 
 /// Rows are collected and aligned when the output ends, as Go's tabwriter does (minimum width 2,
 /// padding 3; the last column is not padded).
-public struct TableFormat {
+public struct TableFormat: Sendable {
     public let options: CompactOptions
     private var rows: [[String]] = []
 

@@ -32,7 +32,44 @@ public final class FlowRing: @unchecked Sendable {
         slots[Int((next - 1) % UInt64(capacity))] = r
         next += 1
         if case .flow = r { seenFlows += 1 }
+        if waiters.isEmpty {
+            lock.unlock()
+            return
+        }
+        let woken = waiters
+        waiters = [:]
         lock.unlock()
+        for c in woken.values { c.resume() }
+    }
+
+    /// Followers waiting for the next record (GetFlows with `follow`), by ticket.
+    private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    private var nextTicket: UInt64 = 0
+
+    /// Returns once a record after sequence number `after` exists, or when the task is cancelled
+    /// (a client that went away must not keep its handler waiting for the next flow).
+    public func waitForRecords(after: UInt64) async {
+        let ticket = lock.withLock {
+            nextTicket += 1
+            return nextTicket
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                lock.lock()
+                if next - 1 > after || Task.isCancelled {
+                    lock.unlock()
+                    c.resume()
+                    return
+                }
+                waiters[ticket] = c
+                lock.unlock()
+            }
+        } onCancel: {
+            lock.lock()
+            let c = waiters.removeValue(forKey: ticket)
+            lock.unlock()
+            c?.resume()
+        }
     }
 
     /// Records currently held.

@@ -2,6 +2,8 @@
 // files). It works on bytes and keeps numbers as their text, so 64-bit counters and cookies
 // survive exactly; `porin observe --input-file` reads a million flows with it.
 
+import PolicyAPI
+
 public indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -228,5 +230,46 @@ public struct JSONReader {
             i += 1
         }
         return v
+    }
+}
+
+extension JSONValue {
+    /// Go's `json.MarshalIndent(v, "", "  ")`: two-space indentation, `"key": value`, empty
+    /// arrays and objects as `[]` and `{}`, strings escaped as Go escapes them.
+    public func indented(_ level: Int = 0) -> String {
+        var out = ""
+        write(into: &out, level: level)
+        return out
+    }
+
+    func write(into out: inout String, level: Int) {
+        let pad = String(repeating: "  ", count: level + 1)
+        let closing = String(repeating: "  ", count: level)
+        switch self {
+        case .null: out += "null"
+        case let .bool(b): out += b ? "true" : "false"
+        case let .number(n): out += n
+        case let .string(s): AnyManifest.quoteJSON(s, into: &out)
+        case let .array(items):
+            guard !items.isEmpty else { out += "[]"; return }
+            out += "[\n"
+            for (i, v) in items.enumerated() {
+                out += pad
+                v.write(into: &out, level: level + 1)
+                out += i == items.count - 1 ? "\n" : ",\n"
+            }
+            out += closing + "]"
+        case let .object(pairs):
+            guard !pairs.isEmpty else { out += "{}"; return }
+            out += "{\n"
+            for (i, (k, v)) in pairs.enumerated() {
+                out += pad
+                AnyManifest.quoteJSON(k, into: &out)
+                out += ": "
+                v.write(into: &out, level: level + 1)
+                out += i == pairs.count - 1 ? "\n" : ",\n"
+            }
+            out += closing + "}"
+        }
     }
 }

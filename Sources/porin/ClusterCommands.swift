@@ -7,6 +7,7 @@ import ControlPlane
 import Datapath
 import Foundation
 import Glibc
+import Hubble
 import Netns
 import PolicyAPI
 import World
@@ -71,6 +72,10 @@ struct UpCommand: ParsableCommand {
     var timeout = 120
     @Option(help: "Port on 127.0.0.1 for Hubble's Prometheus metrics (/metrics); 0 for none.")
     var metricsPort = 9965
+    @Option(help: "Port on 127.0.0.1 for Hubble Relay's gRPC API (the hubble CLI's --server); 0 for none (porin's own commands use a unix socket).")
+    var hubblePort = 4245
+    @Option(help: "Flows each node's Hubble ring buffer holds (2^n - 1, as Hubble's --hubble-event-buffer-capacity).")
+    var hubbleEventBufferCapacity = 4095
     @Option(help: "Export every flow as a Hubble JSON line to this file (rotated at 10 MiB, 5 backups).")
     var flowExport: String?
 
@@ -88,6 +93,11 @@ struct UpCommand: ParsableCommand {
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port \(metricsPort): 0 (none) or a port number") }
+        guard (0...65535).contains(hubblePort) else { throw ValidationError("--hubble-port \(hubblePort): 0 (none) or a port number") }
+        if hubblePort != 0 && hubblePort == metricsPort { throw ValidationError("--hubble-port and --metrics-port are both \(hubblePort)") }
+        guard FlowRing.validCapacity(hubbleEventBufferCapacity) && hubbleEventBufferCapacity <= 1_048_575 else {
+            throw ValidationError("--hubble-event-buffer-capacity \(hubbleEventBufferCapacity): 2^n - 1 (1, 3, 7, … 4095, … 1048575), as Hubble requires")
+        }
         if isolated && world != nil { throw ValidationError("--isolated and --world exclude each other: a world is the cluster's only outside") }
     }
 
@@ -105,7 +115,7 @@ struct UpCommand: ParsableCommand {
         var argv = [porin, "controlplane", "--name", name, "--pod-cidr", podCIDR, "--service-cidr", serviceCIDR]
         if let world { argv += ["--world", URL(fileURLWithPath: world).standardizedFileURL.path] }
         if isolated { argv.append("--isolated") }
-        argv += ["--metrics-port", String(metricsPort)]
+        argv += ["--metrics-port", String(metricsPort), "--hubble-port", String(hubblePort), "--hubble-event-buffer-capacity", String(hubbleEventBufferCapacity)]
         if let flowExport { argv += ["--flow-export", URL(fileURLWithPath: flowExport).standardizedFileURL.path] }
         var env: [String: String] = [:]
         if ProcessInfo.processInfo.environment["PORIN_BPF_OBJECT"] == nil { env["PORIN_BPF_OBJECT"] = try DatapathObject.locateObject() }
@@ -343,6 +353,8 @@ struct ControlPlaneCommand: ParsableCommand {
     @Option var world: String?
     @Flag var isolated = false
     @Option var metricsPort = 9965
+    @Option var hubblePort = 4245
+    @Option var hubbleEventBufferCapacity = 4095
     @Option var flowExport: String?
     @Option var podCIDR = "10.244.0.0/16"
     @Option var serviceCIDR = "10.96.0.0/12"
@@ -353,6 +365,8 @@ struct ControlPlaneCommand: ParsableCommand {
         c.worldFile = world
         c.uplink = !isolated
         c.metricsPort = metricsPort
+        c.hubblePort = hubblePort
+        c.flowCapacity = hubbleEventBufferCapacity
         c.flowExport = flowExport
         guard let p = IPPrefix(podCIDR), let s = IPPrefix(serviceCIDR) else { throw ValidationError("bad CIDR") }
         c.podCIDR = p
@@ -368,8 +382,10 @@ struct AgentCommand: ParsableCommand {
     @Option var podCIDR = "10.244.0.0/16"
     @Option var serviceCIDR = "10.96.0.0/12"
     @Option var flowExport: String?
+    @Option var hubbleEventBufferCapacity = 4095
 
     func run() throws {
+        guard FlowRing.validCapacity(hubbleEventBufferCapacity) else { throw ValidationError("--hubble-event-buffer-capacity \(hubbleEventBufferCapacity): must be 2^n - 1") }
         let paths = ClusterPaths(cluster)
         var c = NodeAgent.Config(cluster: cluster, nodeName: node, porin: Spawn.selfExecutable)
         c.nodeNetns = paths.nodeNetns(node)
@@ -381,7 +397,8 @@ struct AgentCommand: ParsableCommand {
         c.dnsRecordsPath = nil
         c.stateDirectory = paths.nodeStateDirectory(node: node)
         c.flowExportPath = flowExport
-        try AgentDaemon.run(config: c, socket: paths.agentSocket(node: node))
+        c.flowCapacity = hubbleEventBufferCapacity
+        try AgentDaemon.run(config: c, socket: paths.agentSocket(node: node), hubbleSocket: paths.hubbleSocket(node: node))
     }
 }
 

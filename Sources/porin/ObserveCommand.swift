@@ -5,6 +5,9 @@ import ArgumentParser
 import ClusterAPI
 import Foundation
 import Hubble
+import HubbleAPI
+import HubbleProto
+import SwiftProtobuf
 
 struct ObserveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -77,52 +80,47 @@ struct ObserveCommand: ParsableCommand {
         printer = scan.printer
     }
 
-    /// The cluster's flows through its control plane; with --follow, new ones as they come.
+    /// The cluster's flows through Hubble Relay's GetFlows (the cluster's relay socket, or
+    /// --server): the server selects and filters, as for hubble; with --follow, flows are printed
+    /// as they come.
     func readCluster(args: ObserveArguments, printer: inout RecordPrinter) throws {
-        let paths: ClusterPaths
-        do { paths = try ClusterPaths.select(cluster) } catch { throw ValidationError("\(error)") }
-        var after: [String: UInt64] = [:]
-        var first = true
-        let matcher = args.filters.matcher()
-        var printed: UInt64 = 0
-        while true {
-            var req = APIRequest(op: .flows)
-            req.after = after
-            let resp: APIResponse
-            do { resp = try UnixSocket.call(paths.apiSocket, req, as: APIResponse.self, timeout: 30) } catch {
-                throw ValidationError("cluster \(paths.name) does not answer: \(error)")
-            }
-            guard resp.exitCode == 0 else {
-                FileHandle.standardError.write(Data(resp.stderr.utf8))
-                throw ExitCode(resp.exitCode)
-            }
-            after = resp.sequences ?? after
-            var records = resp.stdout.split(separator: "\n").compactMap { try? FlowJSON.record(String($0)) }.filter { matcher.admits($0) }
-            records = records.filter { r in
-                guard case let .flow(f, _, t) = r, let time = f.time ?? t else { return true }
-                if let s = args.since, time < s { return false }
-                if let u = args.until, !args.follow, time > u { return false }
-                return true
-            }
-            if first {
-                // The newest N (default 20), the oldest N with --first, everything with --all/--since.
-                let n = args.requestNumber
-                if args.requestFirst {
-                    records = Array(records.prefix(Int(min(n, UInt64(Int.max)))))
-                } else if n != .max && !(args.follow && args.last == nil) {
-                    records = Array(records.suffix(Int(min(n, UInt64(Int.max)))))
-                } else if args.follow && args.last == nil && args.since == nil {
-                    records = []  // --follow alone: only new flows
+        let address: HubbleAddress
+        if let server = args.server {
+            do { address = try HubbleAddress(parsing: server) } catch { throw ValidationError("--server: \(error)") }
+        } else {
+            do { address = .unix(try ClusterPaths.select(cluster).relaySocket) } catch { throw ValidationError("\(error)") }
+        }
+        var request = Observer_GetFlowsRequest()
+        request.number = args.requestNumber
+        request.first = args.requestFirst
+        request.follow = args.follow
+        if let since = args.since { request.since = since.proto }
+        if let until = args.until { request.until = until.proto }
+        do {
+            request.whitelist = try args.filters.allowlist.map { try $0.proto }
+            request.blacklist = try args.filters.denylist.map { try $0.proto }
+        } catch {
+            throw ValidationError("filters: \(error)")
+        }
+        if !args.fieldMask.isEmpty { request.fieldMask = Google_Protobuf_FieldMask(protoPaths: args.fieldMask) }
+        let start = printer
+        do {
+            printer = try runBlocking { [request] in
+                try await HubbleClient(address).withObserver { observer in
+                    try await observer.getFlows(request) { stream in
+                        var p = start
+                        for try await m in stream.messages {
+                            guard let r = FlowRecord(response: m) else { continue }
+                            p.print(r)
+                            if request.follow { p.flush() }
+                        }
+                        return p
+                    }
                 }
-                first = false
             }
-            for r in records {
-                printer.print(r)
-                printed += 1
-            }
-            guard args.follow else { break }
-            printer.flush()
-            usleep(50_000)
+        } catch {
+            FileHandle.standardError.write(Data("failed to get flows from '\(address)': \(HubbleClient.describe(error))\n".utf8))
+            throw ExitCode(1)
         }
     }
 }
@@ -184,7 +182,7 @@ struct InputFileScan {
 }
 
 /// Prints records in the chosen output format (table is aligned when the output ends).
-struct RecordPrinter {
+struct RecordPrinter: Sendable {
     let args: ObserveArguments
     var table: TableFormat?
     var count = 0
