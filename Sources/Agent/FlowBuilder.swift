@@ -99,8 +99,34 @@ public struct FlowBuilder: Sendable {
         14: "HostPrecedence", 15: "PrecedenceCutoff",
     ]
 
+    /// The TCP header's flag byte (FIN bit 0 … CWR bit 7, flow.proto's order) as flags and as
+    /// Hubble's summary, for each of the 256 values: built once, not per packet.
+    static let tcpFlags: [TCPFlags] = (0..<256).map { fl in
+        var flags = TCPFlags()
+        for (bit, f) in TCPFlags.fields.prefix(8).enumerated() { flags[keyPath: f.path] = fl & (1 << bit) != 0 }
+        return flags
+    }
+    static let tcpSummaries: [String] = tcpFlags.map { "TCP Flags: " + $0.names.joined(separator: ", ") }
+
+    /// The event as a ring-buffer record; `inspect` sees the flow first (metrics, export)
+    /// without a copy of it.
+    public func record(_ e: DatapathEvent, _ dir: EndpointDirectory, inspect: (borrowing Flow) -> Void = { _ in }) -> FlowRecord {
+        var f = Flow()
+        fill(&f, e, dir)
+        inspect(f)
+        let time = f.time
+        return .flow(consume f, nodeName: nodeName, time: time)
+    }
+
     public func flow(_ e: DatapathEvent, _ dir: EndpointDirectory) -> Flow {
         var f = Flow()
+        fill(&f, e, dir)
+        return f
+    }
+
+    /// Fills a new flow in place (a Flow is 760 bytes: returning one by value cost a copy of
+    /// every field, retains included).
+    func fill(_ f: inout Flow, _ e: DatapathEvent, _ dir: EndpointDirectory) {
         let ns = Int64(e.kernelTimeNanoseconds) + clockOffsetNs
         f.time = FlowTime(seconds: ns / 1_000_000_000, nanos: Int32(ns % 1_000_000_000))
         f.uuid = uuids.next()
@@ -122,11 +148,8 @@ public struct FlowBuilder: Sendable {
         }
         switch h.l4 {
         case let .tcp(sp, dp, fl):
-            // The TCP header's flag bits, FIN (bit 0) … CWR (bit 7), are flow.proto's order.
-            var flags = TCPFlags()
-            for (bit, f) in TCPFlags.fields.prefix(8).enumerated() { flags[keyPath: f.path] = fl & (1 << bit) != 0 }
-            f.l4 = .tcp(sourcePort: UInt32(sp), destinationPort: UInt32(dp), flags: flags)
-            summary = "TCP Flags: " + flags.names.joined(separator: ", ")
+            f.l4 = .tcp(sourcePort: UInt32(sp), destinationPort: UInt32(dp), flags: Self.tcpFlags[Int(fl)])
+            summary = Self.tcpSummaries[Int(fl)]
         case let .udp(sp, dp):
             f.l4 = .udp(sourcePort: UInt32(sp), destinationPort: UInt32(dp))
             summary = "UDP"
@@ -197,10 +220,13 @@ public struct FlowBuilder: Sendable {
             }
             f.sockXlatePoint = Int(e.subtype)
             f.verdict = e.subtype == 1 || e.subtype == 3 ? 6 : 7
-            f.summary = { if case .tcp = h.l4 { return "TCP" } else if case .udp = h.l4 { return "UDP" } else { return "Unknown" } }()
+            switch h.l4 {
+            case .tcp: f.summary = "TCP"
+            case .udp: f.summary = "UDP"
+            default: f.summary = "Unknown"
+            }
         default: break
         }
-        return f
     }
 
     func endpoint(_ addr: UInt32, identity: UInt32, _ dir: EndpointDirectory) -> FlowEndpoint {
@@ -222,17 +248,22 @@ public struct FlowBuilder: Sendable {
 
     /// `10.244.0.3`, written digit by digit (string interpolation costs more than the rest of a flow).
     static func dotted(_ a: UInt32) -> String {
-        var buf = [UInt8](repeating: 0, count: 15)
-        var n = 0
-        for shift in [24, 16, 8, 0] as [UInt32] {
-            let o = UInt8((a >> shift) & 0xFF)
-            if o >= 100 { buf[n] = 0x30 + o / 100; n += 1 }
-            if o >= 10 { buf[n] = 0x30 + o / 10 % 10; n += 1 }
-            buf[n] = 0x30 + o % 10
-            n += 1
-            if shift != 0 { buf[n] = 0x2E; n += 1 }
+        String(unsafeUninitializedCapacity: 15) { buf in
+            var n = 0
+            var shift: UInt32 = 24
+            while true {
+                let o = UInt8((a >> shift) & 0xFF)
+                if o >= 100 { buf[n] = 0x30 + o / 100; n += 1 }
+                if o >= 10 { buf[n] = 0x30 + o / 10 % 10; n += 1 }
+                buf[n] = 0x30 + o % 10
+                n += 1
+                if shift == 0 { break }
+                buf[n] = 0x2E
+                n += 1
+                shift -= 8
+            }
+            return n
         }
-        return String(decoding: buf[0..<n], as: UTF8.self)
     }
 
     /// A policy as Hubble names it, with the labels Cilium derives for it.

@@ -440,9 +440,7 @@ public final class NodeAgent: @unchecked Sendable {
             directoryLock.lock()
             let d = directory
             directoryLock.unlock()
-            let f = builder.flow(e, d)
-            metrics.observe(f)
-            let record = FlowRecord.flow(f, nodeName: config.nodeName, time: f.time)
+            let record = builder.record(e, d) { metrics.observe($0) }
             exporter?.export(record)
             flows.append(record)
         }

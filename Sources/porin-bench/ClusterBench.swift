@@ -58,9 +58,9 @@ struct ClusterBench {
         }.joined(separator: "---\n")
     }
 
-    func run() {
+    func run(onlyAgentLoad: Bool = false) {
         porinCmd(["down", "--name", name])
-        let up = porinCmd(["up", "--name", name, "--isolated", "--metrics-port", "0"])
+        let up = porinCmd(["up", "--name", name, "--isolated", "--metrics-port", String(metricsPort), "--hubble-port", "0"])
         guard up.status == 0 else { print("cluster: porin up failed:\n\(up.out)"); return }
         defer { porinCmd(["down", "--name", name]) }
         porinCmd(["create", "ns", "bench"])
@@ -71,6 +71,11 @@ struct ClusterBench {
         let dir = NSTemporaryDirectory() + "porin-bench-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        if onlyAgentLoad {
+            writeDeny(dir: dir)
+            flowLoss(dir: dir)
+            return
+        }
         for (n, rounds) in [(1, 7), (100, 7), (1000, 3)] {
             var samples: [Double] = []
             for r in 0..<rounds {
@@ -86,6 +91,71 @@ struct ClusterBench {
                          n, median(samples), rounds, n == 100 ? "; target ≤ 50 ms" : ""))
         }
         timeToEnforcement(dir: dir)
+        flowLoss(dir: dir)
+    }
+
+    let metricsPort = 29965
+
+    /// Flows the agent made and events it lost (hubble_flows_processed_total summed,
+    /// hubble_lost_events_total of the kernel → agent path), from its metrics.
+    func flowCounters() -> (flows: UInt64, lost: UInt64) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        p.arguments = ["-s", "--max-time", "5", "http://127.0.0.1:\(metricsPort)/metrics"]
+        let out = Pipe()
+        p.standardOutput = out
+        try! p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        var flows: UInt64 = 0, lost: UInt64 = 0
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let value = UInt64(line.split(separator: " ").last ?? "") ?? 0
+            if line.hasPrefix("hubble_flows_processed_total") { flows += value }
+            if line.hasPrefix("hubble_lost_events_total{source=\"PERF_EVENT_RING_BUFFER\"}") { lost += value }
+        }
+        return (flows, lost)
+    }
+
+    /// Zero loss at 100,000 events/s: a pod sends UDP packets its peer's policy drops (two
+    /// events each: the policy verdict and the drop) at a paced rate, and the agent's counters
+    /// say how many became flows and how many the kernel could not hand over.
+    func flowLoss(dir: String) {
+        guard case let .some(ip) = podIP("backend-service") else { print("cluster: no backend address"); return }
+        let sender = """
+        import socket, sys, time
+        ip, rate, duration = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        start = time.time(); sent = 0
+        while True:
+            elapsed = time.time() - start
+            if elapsed >= duration: break
+            target = int(elapsed * rate)
+            while sent < target:
+                s.sendto(b'x', (ip, 9)); sent += 1
+        print(sent, time.time() - start)
+        """
+        try! sender.write(toFile: "\(dir)/sender.py", atomically: true, encoding: .utf8)
+        porinFast(["apply", "-f", "\(dir)/deny.yaml"])
+        defer { porinFast(["delete", "-f", "\(dir)/deny.yaml"]) }
+        for packetsPerSecond in [50_000, 100_000] {
+            let before = flowCounters()
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            p.arguments = ["netns", "exec", "porin-\(name)-bench.frontend-service", "python3", "\(dir)/sender.py", ip, String(packetsPerSecond), "3"]
+            let out = Pipe()
+            p.standardOutput = out
+            try! p.run()
+            let fields = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                .split(whereSeparator: { $0 == " " || $0 == "\n" })
+            p.waitUntilExit()
+            usleep(500_000)  // the agent drains what is left
+            let after = flowCounters()
+            let sent = fields.first.flatMap { Double($0) } ?? 0
+            let seconds = fields.dropFirst().first.flatMap { Double($0) } ?? 1
+            let flows = after.flows - before.flows, lost = after.lost - before.lost
+            print(String(format: "cluster: agent under load: %.0f events/s offered (%.0f dropped UDP packets/s x 2 events, %.1f s): %llu flows, %llu lost in the kernel -> agent path (target at 100,000 events/s: 0 lost)",
+                         2 * sent / seconds, sent / seconds, seconds, flows, lost))
+        }
     }
 
     /// A probe in the frontend pod connects to the backend pod every ~2 ms (a new connection
@@ -107,16 +177,7 @@ struct ClusterBench {
             time.sleep(0.002)
         """
         try! probe.write(toFile: "\(dir)/probe.py", atomically: true, encoding: .utf8)
-        let deny = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: lockdown, namespace: bench}
-        spec:
-          endpointSelector: {matchLabels: {app: backend-service}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: nobody}}]
-        """
-        try! deny.write(toFile: "\(dir)/deny.yaml", atomically: true, encoding: .utf8)
+        writeDeny(dir: dir)
         var afterDrop: [Double] = [], afterAllow: [Double] = []
         var firstDropped = 0, firstAllowed = 0
         let rounds = 5
@@ -157,6 +218,20 @@ struct ClusterBench {
                      firstDropped, rounds, afterDrop.isEmpty ? .nan : median(afterDrop)))
         print(String(format: "cluster: time to enforcement: first connection attempted after `delete` returned was allowed in %d/%d rounds; the first allowed attempt started %.1f ms after delete returned (median; negative: while delete ran)",
                      firstAllowed, rounds, afterAllow.isEmpty ? .nan : median(afterAllow)))
+    }
+
+    /// `deny.yaml`: a policy under which nothing reaches the backend.
+    func writeDeny(dir: String) {
+        let deny = """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: lockdown, namespace: bench}
+        spec:
+          endpointSelector: {matchLabels: {app: backend-service}}
+          ingress:
+          - fromEndpoints: [{matchLabels: {app: nobody}}]
+        """
+        try! deny.write(toFile: "\(dir)/deny.yaml", atomically: true, encoding: .utf8)
     }
 
     func podIP(_ pod: String) -> String? {
