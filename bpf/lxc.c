@@ -451,6 +451,43 @@ static __always_inline int reverse_nat(struct __sk_buff *skb, struct packet *p, 
 	return 0;
 }
 
+/* Hands the packet to the proxy's socket on `port` in this (the node's) namespace: the
+ * connection's own socket if the proxy already has one (TCP), else the listener; the mark makes
+ * the node's routing deliver it locally (docs/dns-proxy.md). */
+static __always_inline int to_proxy(struct __sk_buff *skb, struct packet *p, __u16 port)
+{
+	struct bpf_sock_tuple t = {};
+	t.ipv4.saddr = p->saddr;
+	t.ipv4.sport = p->sport;
+	t.ipv4.daddr = p->daddr;
+	t.ipv4.dport = p->dport;
+	struct bpf_sock *sk = 0;
+	if (p->protocol == IPPROTO_TCP) {
+		sk = bpf_skc_lookup_tcp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+		if (sk && sk->state == BPF_TCP_LISTEN) {
+			bpf_sk_release(sk);
+			sk = 0;
+		}
+		if (!sk) {
+			t.ipv4.daddr = 0;
+			t.ipv4.dport = bpf_htons(port);
+			sk = bpf_skc_lookup_tcp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+		}
+	} else if (p->protocol == IPPROTO_UDP) {
+		t.ipv4.daddr = 0;
+		t.ipv4.dport = bpf_htons(port);
+		sk = bpf_sk_lookup_udp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	}
+	if (!sk)
+		return -1;
+	long r = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	if (r < 0)
+		return -1;
+	skb->mark = (skb->mark & ~PORIN_MARK_TO_PROXY_MASK) | PORIN_MARK_TO_PROXY;
+	return 0;
+}
+
 /* Policy for one direction of one endpoint: verdict events and drops as Cilium reports them. */
 static __always_inline int enforce(struct __sk_buff *skb, struct packet *p, __u16 ep, __u8 egress, __u32 peer,
 				   __u32 src_id, __u32 dst_id, int state, __u16 enforcement)
@@ -511,6 +548,19 @@ int from_container(struct __sk_buff *skb)
 		int v = enforce(skb, &p, ep, 1, dst_id, src_id, dst_id, state, src_ep->enforcement);
 		if (v < 0)
 			return TC_ACT_SHOT;
+		if (v > 0) {
+			/* An L7 rule: to the proxy listening on port v, with the original destination. */
+			if (state == CT_NEW)
+				ct_create(&p, src_id, (__u16)svc);
+			if (to_proxy(skb, &p, (__u16)v) < 0) {
+				emit(skb, PORIN_EVENT_DROP, PORIN_DROP_PROXY_LOOKUP_FAILED, ep, src_id, dst_id, 0, 0,
+				     -PORIN_DROP_PROXY_LOOKUP_FAILED, 0);
+				return TC_ACT_SHOT;
+			}
+			if (report)
+				emit(skb, PORIN_EVENT_TRACE, PORIN_OBS_TO_PROXY, ep, src_id, dst_id, 0, trace_reason(state), v, 0);
+			return TC_ACT_OK;
+		}
 	}
 	if (dst && dst->endpoint_id) {
 		/* A local destination: its ingress policy, then straight into its namespace. */

@@ -2,6 +2,7 @@
 // Porin wires every pod: a namespace, a veth whose host side carries the BPF programs, a /32
 // address with a default route through a link-local gateway, and Kubernetes' resolver settings.
 import Datapath
+import DatapathABI
 import Foundation
 import Netns
 import PolicyAPI
@@ -33,6 +34,12 @@ public final class NodeNetwork: @unchecked Sendable {
         try node.sysctl("net/ipv6/conf/all/disable_ipv6", "1")
         try node.sysctl("net/ipv6/conf/default/disable_ipv6", "1")
         datapath = try DatapathObject(objectPath: try DatapathObject.locateObject(), pinDirectory: "/sys/fs/bpf/porin/\(cluster)/\(nodeName)")
+        // Packets the datapath assigned to a proxy's socket are delivered locally, in this
+        // namespace only (docs/dns-proxy.md). Replaced, not added, when an agent takes over.
+        let mark = String(format: "0x%x/0x%x", PORIN_MARK_TO_PROXY, PORIN_MARK_TO_PROXY_MASK)
+        while (try? node.ip("rule", "del", "fwmark", mark, "lookup", String(PORIN_PROXY_ROUTE_TABLE))) != nil {}
+        try node.ip("rule", "add", "fwmark", mark, "lookup", String(PORIN_PROXY_ROUTE_TABLE))
+        try node.ip("route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", String(PORIN_PROXY_ROUTE_TABLE))
     }
 
     /// The host-side device name of a pod's veth: `lxc` + 11 hex digits of a hash of the pod's

@@ -42,6 +42,11 @@ public final class DatapathMaps: @unchecked Sendable {
     private var nextEntryID: UInt32 = 1
     public private(set) var entries: [UInt32: WrittenEntry] = [:]
 
+    /// The port of the node's L7 proxy (the DNS proxy): entries with L7 rules redirect to it.
+    /// 0 while there is no proxy: such entries are plain allows. Set it before the first sync
+    /// (entries already written keep the port they were written with).
+    public var proxyPort: UInt16 = 0
+
     public init(object: DatapathObject) { self.object = object }
 
     /// Takes over the policy entries already in the (pinned) map, as a restarted agent must:
@@ -177,7 +182,7 @@ public final class DatapathMaps: @unchecked Sendable {
             var v = porin_policy_value()
             v.lpm_length = UInt8(w.key.prefixLength)
             v.flags = (w.entry.deny ? UInt8(PORIN_POLICY_DENY) : 0) | (w.entry.redirect != nil ? UInt8(PORIN_POLICY_REDIRECT) : 0)
-            v.proxy_port_be = 0  // proxies arrive with the DNS proxy; until then redirects are plain allows
+            v.proxy_port_be = w.entry.redirect != nil ? proxyPort.bigEndian : 0
             v.entry_id = id
             // Trie first, then its exact-key cache (never the other way round).
             guard (try? object.policy.update(k.key, v)) != nil else { continue }  // a full map keeps the old entry; the next sync retries

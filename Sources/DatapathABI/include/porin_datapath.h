@@ -178,6 +178,14 @@ struct porin_lb_conn_value {
 #define PORIN_XLATE_PRE_REV 3
 #define PORIN_XLATE_POST_REV 4
 
+/* Packets assigned to a proxy's socket carry this mark; a rule in the node's namespace sends
+ * them to a table whose local route delivers them to that socket (docs/dns-proxy.md). */
+#define PORIN_MARK_TO_PROXY 0x200
+#define PORIN_MARK_TO_PROXY_MASK 0xf00
+#define PORIN_PROXY_ROUTE_TABLE 2005
+/* Drop reason when a proxy port has no socket (Cilium: DROP_PROXY_LOOKUP_FAILED). */
+#define PORIN_DROP_PROXY_LOOKUP_FAILED 186
+
 /* Node-wide settings. */
 #define PORIN_AGGREGATE_NONE 0     /* report every packet */
 #define PORIN_AGGREGATE_MEDIUM 3   /* report connection starts, ends and flag changes (default) */
