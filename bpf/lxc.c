@@ -453,7 +453,7 @@ static __always_inline int reverse_nat(struct __sk_buff *skb, struct packet *p, 
 
 /* Hands the packet to the proxy's socket on `port` in this (the node's) namespace: the
  * connection's own socket if the proxy already has one (TCP), else the listener; the mark makes
- * the node's routing deliver it locally (docs/dns-proxy.md). */
+ * the node's routing deliver it locally (docs/dns-proxy.md). Returns 0 or -drop reason. */
 static __always_inline int to_proxy(struct __sk_buff *skb, struct packet *p, __u16 port)
 {
 	struct bpf_sock_tuple t = {};
@@ -477,13 +477,15 @@ static __always_inline int to_proxy(struct __sk_buff *skb, struct packet *p, __u
 		t.ipv4.daddr = 0;
 		t.ipv4.dport = bpf_htons(port);
 		sk = bpf_sk_lookup_udp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	} else {
+		return -PORIN_DROP_PROXY_UNSUPPORTED_PROTOCOL;
 	}
 	if (!sk)
-		return -1;
+		return -PORIN_DROP_SOCKET_LOOKUP_FAILED;
 	long r = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
 	if (r < 0)
-		return -1;
+		return -PORIN_DROP_SOCKET_ASSIGN_FAILED;
 	skb->mark = (skb->mark & ~PORIN_MARK_TO_PROXY_MASK) | PORIN_MARK_TO_PROXY;
 	return 0;
 }
@@ -552,9 +554,9 @@ int from_container(struct __sk_buff *skb)
 			/* An L7 rule: to the proxy listening on port v, with the original destination. */
 			if (state == CT_NEW)
 				ct_create(&p, src_id, (__u16)svc);
-			if (to_proxy(skb, &p, (__u16)v) < 0) {
-				emit(skb, PORIN_EVENT_DROP, PORIN_DROP_PROXY_LOOKUP_FAILED, ep, src_id, dst_id, 0, 0,
-				     -PORIN_DROP_PROXY_LOOKUP_FAILED, 0);
+			int pr = to_proxy(skb, &p, (__u16)v);
+			if (pr < 0) {
+				emit(skb, PORIN_EVENT_DROP, (__u8)(-pr), ep, src_id, dst_id, 0, 0, pr, 0);
 				return TC_ACT_SHOT;
 			}
 			if (report)

@@ -183,8 +183,10 @@ struct porin_lb_conn_value {
 #define PORIN_MARK_TO_PROXY 0x200
 #define PORIN_MARK_TO_PROXY_MASK 0xf00
 #define PORIN_PROXY_ROUTE_TABLE 2005
-/* Drop reason when a proxy port has no socket (Cilium: DROP_PROXY_LOOKUP_FAILED). */
-#define PORIN_DROP_PROXY_LOOKUP_FAILED 186
+/* Drop reasons of the redirect to a proxy (Cilium's codes and texts). */
+#define PORIN_DROP_SOCKET_LOOKUP_FAILED 178
+#define PORIN_DROP_SOCKET_ASSIGN_FAILED 179
+#define PORIN_DROP_PROXY_UNSUPPORTED_PROTOCOL 180
 
 /* Node-wide settings. */
 #define PORIN_AGGREGATE_NONE 0     /* report every packet */
