@@ -50,7 +50,7 @@ public struct TableFormat: Sendable {
             return (t, node.isEmpty ? f.nodeName : node, CompactFormat.host(f, source: true, o), CompactFormat.host(f, source: false, o),
                     CompactFormat.flowType(f), CompactFormat.verdict(f, o), CompactFormat.summary(f))
         case let .lostEvents(source, count, cpu, node, time):
-            let name = source < HubbleEnums.lostEventSources.count ? HubbleEnums.lostEventSources[source] : String(source)
+            let name = HubbleEnums.name(source, HubbleEnums.lostEventSources)
             return (time.map { o.timeFormat.format($0) } ?? "N/A", node, name, "-", "EVENTS LOST", "-", "CPU(\(cpu ?? 0)) - \(count)")
         }
     }

@@ -176,8 +176,10 @@ extension FlowFilter {
     public func matches(_ f: Flow, nodeName: String = "") -> Bool { CompiledFlowFilter(self).matches(f, nodeName: nodeName) }
 }
 
-/// A FlowFilter with its values parsed (pkg/hubble/filters' OnBuildFilter), ready to match.
-struct CompiledFlowFilter {
+/// A FlowFilter with its values parsed (pkg/hubble/filters' OnBuildFilter), ready to match. A
+/// class: matching reads it through an array, and a struct of two dozen arrays and strings was
+/// copied (retained and released field by field) for every flow.
+final class CompiledFlowFilter {
     typealias NamespacedName = (ns: String, prefix: String)
     let f: FlowFilter
     let sourcePods: [NamespacedName], destinationPods: [NamespacedName]

@@ -2,6 +2,10 @@
 // (`GetFlowsResponse`: `{"flow": {...}, "node_name": ..., "time": ...}` or `{"lost_events": ...}`)
 // and bare `Flow` objects. Proto field names and lowerCamel JSON names are both accepted, enums
 // by name or number, 64-bit integers as numbers or strings, as protojson reads them.
+//
+// Two readers: FlowJSONByteDecoder reads a line in one pass; the mapping here walks a JSONValue
+// tree. The tree mapping is the reference: the byte decoder follows its rules, gives up on any
+// line it would refuse, and the line is then read here, so errors are this mapping's.
 
 public struct FlowDecodingError: Error, CustomStringConvertible, Sendable {
     public var description: String
@@ -12,13 +16,26 @@ public enum FlowJSON {
     public static func record(_ line: String) throws -> FlowRecord { try record(bytes: Array(line.utf8)) }
 
     public static func record(bytes: [UInt8]) throws -> FlowRecord {
+        if let r = bytes.withUnsafeBufferPointer({ FlowJSONByteDecoder.record($0) }) { return r }
+        return try treeRecord(bytes: bytes)
+    }
+
+    /// One line, in place (no copy when it reads well); `strings` keeps the strings that lines
+    /// repeat, for a reader of many.
+    public static func record(utf8 line: UnsafeBufferPointer<UInt8>, strings: FlowJSONStringCache? = nil) throws -> FlowRecord {
+        if let r = FlowJSONByteDecoder.record(line, strings: strings) { return r }
+        return try treeRecord(bytes: Array(line))
+    }
+
+    /// The line through a JSONValue tree: the reference reading, and the errors.
+    public static func treeRecord(bytes: [UInt8]) throws -> FlowRecord {
         let v = try JSONReader.parse(bytes: bytes)
         guard case .object = v else { throw FlowDecodingError(description: "a flow record must be a JSON object") }
         let node = v["node_name"]?.string ?? v["nodeName"]?.string ?? ""
         let time = try (v["time"]).map(timestamp)
         if let lost = v["lost_events"] ?? v["lostEvents"] {
             let source = try enumValue(lost["source"], HubbleEnums.lostEventSources, "source") ?? 0
-            let cpu = (lost["cpu"]?["value"] ?? lost["cpu"]).flatMap(\.int).map { Int32($0) }
+            let cpu = try (lost["cpu"]?["value"] ?? lost["cpu"]).flatMap(\.int).map { try int32($0, "cpu") }
             return .lostEvents(source: source, count: (lost["num_events_lost"] ?? lost["numEventsLost"])?.uint64 ?? 0, cpu: cpu, nodeName: node, time: time)
         }
         if let f = v["flow"] { return .flow(try flow(f), nodeName: node, time: time) }
@@ -81,12 +98,24 @@ public enum FlowJSON {
 
     static func strings(_ v: JSONValue?) -> [String] { v?.array?.compactMap(\.string) ?? [] }
 
+    /// A 32-bit field's integer (absent or not an integer: 0), which must fit.
+    static func uint32(_ v: Int?, _ field: String) throws -> UInt32 {
+        guard let v else { return 0 }
+        guard let u = UInt32(exactly: v) else { throw FlowDecodingError(description: "invalid value for uint32 field \(field): \(v)") }
+        return u
+    }
+
+    static func int32(_ v: Int, _ field: String) throws -> Int32 {
+        guard let i = Int32(exactly: v) else { throw FlowDecodingError(description: "invalid value for int32 field \(field): \(v)") }
+        return i
+    }
+
     public static func flow(_ o: JSONValue) throws -> Flow {
         var f = Flow()
         if let t = field(o, "time") { f.time = try timestamp(t) }
         f.uuid = field(o, "uuid")?.string ?? ""
         f.verdict = try enumValue(field(o, "verdict"), HubbleEnums.verdicts, "verdict") ?? 0
-        f.dropReason = UInt32(field(o, "drop_reason")?.int ?? 0)
+        f.dropReason = try uint32(field(o, "drop_reason")?.int, "drop_reason")
         f.authType = try enumValue(field(o, "auth_type"), HubbleEnums.authTypes, "auth_type") ?? 0
         if let ip = field(o, "IP") ?? o["ip"] {
             var x = FlowIP()
@@ -98,11 +127,11 @@ public enum FlowJSON {
             f.ip = x
         }
         if let l4 = field(o, "l4") {
-            func ports(_ p: JSONValue) -> (UInt32, UInt32) {
-                (UInt32(field(p, "source_port")?.int ?? 0), UInt32(field(p, "destination_port")?.int ?? 0))
+            func ports(_ p: JSONValue) throws -> (UInt32, UInt32) {
+                (try uint32(field(p, "source_port")?.int, "source_port"), try uint32(field(p, "destination_port")?.int, "destination_port"))
             }
             if let t = l4["TCP"] {
-                let (s, d) = ports(t)
+                let (s, d) = try ports(t)
                 var flags: TCPFlags?
                 if let fl = field(t, "flags") {
                     var x = TCPFlags()
@@ -111,19 +140,19 @@ public enum FlowJSON {
                 }
                 f.l4 = .tcp(sourcePort: s, destinationPort: d, flags: flags)
             } else if let u = l4["UDP"] {
-                let (s, d) = ports(u)
+                let (s, d) = try ports(u)
                 f.l4 = .udp(sourcePort: s, destinationPort: d)
             } else if let u = l4["SCTP"] {
-                let (s, d) = ports(u)
+                let (s, d) = try ports(u)
                 f.l4 = .sctp(sourcePort: s, destinationPort: d)
             } else if let i = l4["ICMPv4"] {
-                f.l4 = .icmpv4(type: UInt32(i["type"]?.int ?? 0), code: UInt32(i["code"]?.int ?? 0))
+                f.l4 = .icmpv4(type: try uint32(i["type"]?.int, "type"), code: try uint32(i["code"]?.int, "code"))
             } else if let i = l4["ICMPv6"] {
-                f.l4 = .icmpv6(type: UInt32(i["type"]?.int ?? 0), code: UInt32(i["code"]?.int ?? 0))
+                f.l4 = .icmpv6(type: try uint32(i["type"]?.int, "type"), code: try uint32(i["code"]?.int, "code"))
             }
         }
-        f.source = field(o, "source").map(endpoint)
-        f.destination = field(o, "destination").map(endpoint)
+        f.source = try field(o, "source").map(endpoint)
+        f.destination = try field(o, "destination").map(endpoint)
         f.type = try enumValue(o["Type"] ?? o["type"], HubbleEnums.flowTypes, "Type") ?? 0
         f.nodeName = field(o, "node_name")?.string ?? ""
         f.nodeLabels = strings(field(o, "node_labels"))
@@ -137,17 +166,17 @@ public enum FlowJSON {
                 var r = DNSRecord()
                 r.query = d["query"]?.string ?? ""
                 r.ips = strings(d["ips"])
-                r.ttl = UInt32(d["ttl"]?.int ?? 0)
+                r.ttl = try uint32(d["ttl"]?.int, "ttl")
                 r.cnames = strings(d["cnames"])
                 r.observationSource = field(d, "observation_source")?.string ?? ""
-                r.rcode = UInt32(d["rcode"]?.int ?? 0)
+                r.rcode = try uint32(d["rcode"]?.int, "rcode")
                 r.qtypes = strings(d["qtypes"])
                 r.rrtypes = strings(d["rrtypes"])
                 x.dns = r
             }
             if let h = l7["http"] {
                 var r = HTTPRecord()
-                r.code = UInt32(h["code"]?.int ?? 0)
+                r.code = try uint32(h["code"]?.int, "code")
                 r.method = h["method"]?.string ?? ""
                 r.url = h["url"]?.string ?? ""
                 r.protocolName = h["protocol"]?.string ?? ""
@@ -157,12 +186,12 @@ public enum FlowJSON {
             f.l7 = x
         }
         if let e = field(o, "event_type") {
-            f.eventType = (Int32(e["type"]?.int ?? 0), Int32(field(e, "sub_type")?.int ?? 0))
+            f.eventType = (try int32(e["type"]?.int ?? 0, "type"), try int32(field(e, "sub_type")?.int ?? 0, "sub_type"))
         }
         f.sourceService = field(o, "source_service").map { FlowService(name: $0["name"]?.string ?? "", namespace: $0["namespace"]?.string ?? "") }
         f.destinationService = field(o, "destination_service").map { FlowService(name: $0["name"]?.string ?? "", namespace: $0["namespace"]?.string ?? "") }
         f.trafficDirection = try enumValue(field(o, "traffic_direction"), HubbleEnums.trafficDirections, "traffic_direction") ?? 0
-        f.policyMatchType = UInt32(field(o, "policy_match_type")?.int ?? 0)
+        f.policyMatchType = try uint32(field(o, "policy_match_type")?.int, "policy_match_type")
         f.traceObservationPoint = try enumValue(field(o, "trace_observation_point"), HubbleEnums.observationPointCodes, "trace_observation_point") ?? 0
         f.traceReason = try enumValue(field(o, "trace_reason"), HubbleEnums.traceReasons, "trace_reason") ?? 0
         if let d = field(o, "drop_reason_desc") {
@@ -177,8 +206,8 @@ public enum FlowJSON {
         }
         if let r = field(o, "is_reply") { f.isReply = r.bool ?? r["value"]?.bool }
         f.debugCapturePoint = try enumValue(field(o, "debug_capture_point"), HubbleEnums.debugCapturePointCodes, "debug_capture_point") ?? 0
-        if let i = field(o, "interface") { f.interface = (UInt32(i["index"]?.int ?? 0), i["name"]?.string ?? "") }
-        f.proxyPort = UInt32(field(o, "proxy_port")?.int ?? 0)
+        if let i = field(o, "interface") { f.interface = (try uint32(i["index"]?.int, "index"), i["name"]?.string ?? "") }
+        f.proxyPort = try uint32(field(o, "proxy_port")?.int, "proxy_port")
         f.traceID = field(o, "trace_context")?["parent"]?["trace_id"]?.string ?? ""
         f.sockXlatePoint = try enumValue(field(o, "sock_xlate_point"), HubbleEnums.sockXlatePoints, "sock_xlate_point") ?? 0
         f.socketCookie = field(o, "socket_cookie")?.uint64 ?? 0
@@ -192,10 +221,10 @@ public enum FlowJSON {
         return f
     }
 
-    static func endpoint(_ o: JSONValue) -> FlowEndpoint {
+    static func endpoint(_ o: JSONValue) throws -> FlowEndpoint {
         var e = FlowEndpoint()
-        e.id = UInt32(o["ID"]?.int ?? o["id"]?.int ?? 0)
-        e.identity = UInt32(o["identity"]?.int ?? 0)
+        e.id = try uint32(o["ID"]?.int ?? o["id"]?.int, "ID")
+        e.identity = try uint32(o["identity"]?.int, "identity")
         e.clusterName = field(o, "cluster_name")?.string ?? ""
         e.namespace = o["namespace"]?.string ?? ""
         e.labels = strings(o["labels"])
@@ -223,7 +252,10 @@ public enum FlowJSON {
     }
 
     public static func parseRFC3339(_ s: String) -> FlowTime? {
-        let b = Array(s.utf8)
+        Array(s.utf8).withUnsafeBufferPointer { parseRFC3339($0) }
+    }
+
+    static func parseRFC3339(_ b: UnsafeBufferPointer<UInt8>) -> FlowTime? {
         func num(_ from: Int, _ n: Int) -> Int? {
             guard from + n <= b.count else { return nil }
             var v = 0

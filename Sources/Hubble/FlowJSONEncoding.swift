@@ -14,7 +14,7 @@ public enum FlowJSONWriter {
             if let time { w.string("time", timestamp(time)) }
         case let .lostEvents(source, count, cpu, node, time):
             var l = ObjectWriter()
-            if source != 0 { l.string("source", source < HubbleEnums.lostEventSources.count ? HubbleEnums.lostEventSources[source] : String(source)) }
+            if source != 0 { l.enumValue("source", source, HubbleEnums.lostEventSources) }
             if count != 0 { l.string("num_events_lost", String(count)) }
             if let cpu { l.raw("cpu", "{\"value\":\(cpu)}") }
             w.raw("lost_events", l.text)
@@ -39,28 +39,27 @@ public enum FlowJSONWriter {
         return s + "Z"
     }
 
-    static func enumName(_ v: Int, _ names: [String]) -> String { v >= 0 && v < names.count ? names[v] : String(v) }
 
     public static func flow(_ f: Flow) -> String {
         var w = ObjectWriter()
         if let t = f.time { w.string("time", timestamp(t)) }
         w.string("uuid", f.uuid)
-        if f.verdict != 0 { w.string("verdict", enumName(f.verdict, HubbleEnums.verdicts)) }
+        if f.verdict != 0 { w.enumValue("verdict", f.verdict, HubbleEnums.verdicts) }
         w.number("drop_reason", UInt64(f.dropReason))
-        if f.authType != 0 { w.string("auth_type", enumName(f.authType, HubbleEnums.authTypes)) }
+        if f.authType != 0 { w.enumValue("auth_type", f.authType, HubbleEnums.authTypes) }
         if let ip = f.ip {
             var x = ObjectWriter()
             x.string("source", ip.source)
             x.string("source_xlated", ip.sourceXlated)
             x.string("destination", ip.destination)
-            if ip.ipVersion != 0 { x.string("ipVersion", enumName(ip.ipVersion, HubbleEnums.ipVersions)) }
+            if ip.ipVersion != 0 { x.enumValue("ipVersion", ip.ipVersion, HubbleEnums.ipVersions) }
             if ip.encrypted { x.raw("encrypted", "true") }
             w.raw("IP", x.text)
         }
         if let l4 = f.l4 { w.raw("l4", layer4(l4)) }
         if let s = f.source { w.raw("source", endpoint(s)) }
         if let d = f.destination { w.raw("destination", endpoint(d)) }
-        if f.type != 0 { w.string("Type", enumName(f.type, HubbleEnums.flowTypes)) }
+        if f.type != 0 { w.enumValue("Type", f.type, HubbleEnums.flowTypes) }
         w.string("node_name", f.nodeName)
         w.strings("node_labels", f.nodeLabels)
         w.strings("source_names", f.sourceNames)
@@ -74,16 +73,16 @@ public enum FlowJSONWriter {
         }
         if let s = f.sourceService { w.raw("source_service", service(s)) }
         if let s = f.destinationService { w.raw("destination_service", service(s)) }
-        if f.trafficDirection != 0 { w.string("traffic_direction", enumName(f.trafficDirection, HubbleEnums.trafficDirections)) }
+        if f.trafficDirection != 0 { w.enumValue("traffic_direction", f.trafficDirection, HubbleEnums.trafficDirections) }
         w.number("policy_match_type", UInt64(f.policyMatchType))
         if f.traceObservationPoint != 0 {
-            w.string("trace_observation_point", HubbleEnums.observationPoints[f.traceObservationPoint] ?? String(f.traceObservationPoint))
+            w.enumValue("trace_observation_point", f.traceObservationPoint, name: HubbleEnums.observationPoints[f.traceObservationPoint])
         }
-        if f.traceReason != 0 { w.string("trace_reason", enumName(f.traceReason, HubbleEnums.traceReasons)) }
+        if f.traceReason != 0 { w.enumValue("trace_reason", f.traceReason, HubbleEnums.traceReasons) }
         if f.ipTraceID != 0 { w.raw("ip_trace_id", "{\"trace_id\":\"\(f.ipTraceID)\"}") }
-        if f.dropReasonDesc != 0 { w.string("drop_reason_desc", HubbleEnums.dropReasonName(f.dropReasonDesc)) }
+        if f.dropReasonDesc != 0 { w.enumValue("drop_reason_desc", f.dropReasonDesc, name: HubbleEnums.dropReasons[f.dropReasonDesc].flatMap { $0.proto.isEmpty ? nil : $0.proto }) }
         if let r = f.isReply { w.raw("is_reply", r ? "true" : "false") }
-        if f.debugCapturePoint != 0 { w.string("debug_capture_point", HubbleEnums.debugCapturePoints[f.debugCapturePoint] ?? String(f.debugCapturePoint)) }
+        if f.debugCapturePoint != 0 { w.enumValue("debug_capture_point", f.debugCapturePoint, name: HubbleEnums.debugCapturePoints[f.debugCapturePoint]) }
         if let i = f.interface {
             var x = ObjectWriter()
             x.number("index", UInt64(i.index))
@@ -96,7 +95,7 @@ public enum FlowJSONWriter {
             p.string("trace_id", f.traceID)
             w.raw("trace_context", "{\"parent\":\(p.text)}")
         }
-        if f.sockXlatePoint != 0 { w.string("sock_xlate_point", enumName(f.sockXlatePoint, HubbleEnums.sockXlatePoints)) }
+        if f.sockXlatePoint != 0 { w.enumValue("sock_xlate_point", f.sockXlatePoint, HubbleEnums.sockXlatePoints) }
         if f.socketCookie != 0 { w.string("socket_cookie", String(f.socketCookie)) }
         if f.cgroupID != 0 { w.string("cgroup_id", String(f.cgroupID)) }
         w.string("Summary", f.summary)
@@ -173,7 +172,7 @@ public enum FlowJSONWriter {
 
     static func layer7(_ l7: FlowL7) -> String {
         var x = ObjectWriter()
-        if l7.type != 0 { x.string("type", enumName(l7.type, HubbleEnums.l7FlowTypes)) }
+        if l7.type != 0 { x.enumValue("type", l7.type, HubbleEnums.l7FlowTypes) }
         if l7.latencyNs != 0 { x.string("latency_ns", String(l7.latencyNs)) }
         if let d = l7.dns {
             var o = ObjectWriter()
@@ -224,6 +223,13 @@ struct ObjectWriter {
         guard !v.isEmpty else { return }
         key(k)
         Self.quote(v, into: &body)
+    }
+    /// An enum as protojson writes it: its name, or its number when no name is known.
+    mutating func enumValue(_ k: String, _ v: Int, _ names: [String]) {
+        enumValue(k, v, name: v >= 0 && v < names.count ? names[v] : nil)
+    }
+    mutating func enumValue(_ k: String, _ v: Int, name: String?) {
+        if let name { string(k, name) } else { raw(k, String(v)) }
     }
     mutating func number(_ k: String, _ v: UInt64) {
         guard v != 0 else { return }

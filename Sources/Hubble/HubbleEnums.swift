@@ -1,6 +1,10 @@
 // Hubble's enumerations: numbers, proto names and the texts the CLI prints (reference §4).
 
 public enum HubbleEnums {
+    /// The name of enum value `v` in `names` (indexed by value), else the number: values from
+    /// files and from the wire may be negative or newer than this table.
+    public static func name(_ v: Int, _ names: [String]) -> String { v >= 0 && v < names.count ? names[v] : String(v) }
+
     public static let verdicts = ["VERDICT_UNKNOWN", "FORWARDED", "DROPPED", "ERROR", "AUDIT", "REDIRECTED", "TRACED", "TRANSLATED"]
     public static let flowTypes = ["UNKNOWN_TYPE", "L3_L4", "L7", "SOCK"]
     public static let trafficDirections = ["TRAFFIC_DIRECTION_UNKNOWN", "INGRESS", "EGRESS"]

@@ -28,7 +28,7 @@ public final class HubbleMetrics: @unchecked Sendable {
 
     public func observe(_ f: Flow) {
         let proto = Self.flowProtocol(f)
-        let verdict = f.verdict < HubbleEnums.verdicts.count ? HubbleEnums.verdicts[f.verdict] : String(f.verdict)
+        let verdict = HubbleEnums.name(f.verdict, HubbleEnums.verdicts)
         var type = "Unknown", subtype = ""
         switch f.eventType?.type {
         case 129?:
@@ -47,13 +47,13 @@ public final class HubbleMetrics: @unchecked Sendable {
         flows[[proto, type, subtype, verdict], default: 0] += 1
         if f.verdict == 2 { drops[[HubbleEnums.dropReasonName(f.dropReasonDesc), proto], default: 0] += 1 }
         if f.eventType?.type == 5, f.source?.identity != 1 {
-            let dir = f.trafficDirection < HubbleEnums.trafficDirections.count ? HubbleEnums.trafficDirections[f.trafficDirection] : "\(f.trafficDirection)"
+            let dir = HubbleEnums.name(f.trafficDirection, HubbleEnums.trafficDirections)
             verdicts[[dir.lowercased(), HubbleEnums.matchTypeName(f.policyMatchType).lowercased(), verdict.lowercased()], default: 0] += 1
         }
     }
 
     public func lost(source: Int, count: UInt64) {
-        let name = source < HubbleEnums.lostEventSources.count ? HubbleEnums.lostEventSources[source] : String(source)
+        let name = HubbleEnums.name(source, HubbleEnums.lostEventSources)
         lock.lock()
         lost[name, default: 0] += count
         lock.unlock()

@@ -16,29 +16,112 @@ public enum HubbleTimeFormat: String, Sendable, CaseIterable {
     static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
 
     public func format(_ t: FlowTime) -> String {
+        var out: [UInt8] = []
+        write(t, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The layout's bytes, appended (compact output writes a line's bytes without Strings).
+    public func write(_ t: FlowTime, into out: inout [UInt8]) {
         let days = Int(floorDiv(t.seconds, 86400))
         let secOfDay = Int(t.seconds - Int64(days) * 86400)
         let (y, m, d) = Self.civil(days)
         let h = secOfDay / 3600, mi = secOfDay % 3600 / 60, s = secOfDay % 60
-        func p2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        func p4(_ v: Int) -> String { String(repeating: "0", count: max(0, 4 - String(v).count)) + String(v) }
-        let date = "\(p4(y))-\(p2(m))-\(p2(d))"
-        let clock = "\(p2(h)):\(p2(mi)):\(p2(s))"
+        func date() {
+            // Go pads the year to four characters, a minus sign included.
+            let text = String(y)
+            for _ in 0..<max(0, 4 - text.utf8.count) { out.append(0x30) }
+            out.append(contentsOf: text.utf8)
+            out.append(0x2D)
+            Self.two(m, &out)
+            out.append(0x2D)
+            Self.two(d, &out)
+        }
+        func clock() {
+            Self.two(h, &out)
+            out.append(0x3A)
+            Self.two(mi, &out)
+            out.append(0x3A)
+            Self.two(s, &out)
+        }
         switch self {
         case .stampMilli:
             let ms = Int(t.nanos) / 1_000_000
-            let msText = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
-            return "\(Self.months[m - 1]) \(d < 10 ? " \(d)" : "\(d)") \(clock).\(msText)"
-        case .yearMonthDay: return date
-        case .yearMonthDayHour: return "\(date)T\(p2(h))Z"
-        case .yearMonthDayHourMinute: return "\(date)T\(p2(h)):\(p2(mi))Z"
-        case .rfc3339: return "\(date)T\(clock)Z"
-        case .rfc3339Milli: return "\(date)T\(clock)\(Self.fraction(t.nanos, digits: 3))Z"
-        case .rfc3339Micro: return "\(date)T\(clock)\(Self.fraction(t.nanos, digits: 6))Z"
-        case .rfc3339Nano: return "\(date)T\(clock)\(Self.fraction(t.nanos, digits: 9))Z"
+            out.append(contentsOf: Self.months[m - 1].utf8)
+            out.append(0x20)
+            if d < 10 { out.append(0x20) }
+            Self.decimal(d, &out)
+            out.append(0x20)
+            clock()
+            out.append(0x2E)
+            if ms < 10 { out.append(0x30) }
+            if ms < 100 { out.append(0x30) }
+            Self.decimal(ms, &out)
+        case .yearMonthDay:
+            date()
+        case .yearMonthDayHour:
+            date()
+            out.append(0x54)
+            Self.two(h, &out)
+            out.append(0x5A)
+        case .yearMonthDayHourMinute:
+            date()
+            out.append(0x54)
+            Self.two(h, &out)
+            out.append(0x3A)
+            Self.two(mi, &out)
+            out.append(0x5A)
+        case .rfc3339, .rfc3339Milli, .rfc3339Micro, .rfc3339Nano:
+            date()
+            out.append(0x54)
+            clock()
+            switch self {
+            case .rfc3339Milli: out.append(contentsOf: Self.fraction(t.nanos, digits: 3).utf8)
+            case .rfc3339Micro: out.append(contentsOf: Self.fraction(t.nanos, digits: 6).utf8)
+            case .rfc3339Nano: out.append(contentsOf: Self.fraction(t.nanos, digits: 9).utf8)
+            default: break
+            }
+            out.append(0x5A)
         case .rfc1123Z:
-            let wd = Self.weekdays[((days % 7) + 7) % 7]
-            return "\(wd), \(p2(d)) \(Self.months[m - 1]) \(p4(y)) \(clock) +0000"
+            out.append(contentsOf: Self.weekdays[((days % 7) + 7) % 7].utf8)
+            out.append(contentsOf: ", ".utf8)
+            Self.two(d, &out)
+            out.append(0x20)
+            out.append(contentsOf: Self.months[m - 1].utf8)
+            out.append(0x20)
+            let text = String(y)
+            for _ in 0..<max(0, 4 - text.utf8.count) { out.append(0x30) }
+            out.append(contentsOf: text.utf8)
+            out.append(0x20)
+            clock()
+            out.append(contentsOf: " +0000".utf8)
+        }
+    }
+
+    /// Two digits (or more, for values of 10 and up): Go's `01`, `02` … fields.
+    static func two(_ v: Int, _ out: inout [UInt8]) {
+        if v < 10 { out.append(0x30) }
+        decimal(v, &out)
+    }
+
+    /// `String(v)`'s bytes, without the String.
+    static func decimal(_ v: Int, _ out: inout [UInt8]) {
+        if v < 0 { out.append(0x2D) }
+        var m = v.magnitude
+        if m < 10 {
+            out.append(0x30 + UInt8(m))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { b in
+            while m > 0 {
+                b[19 - count] = 0x30 + UInt8(m % 10)
+                m /= 10
+                count += 1
+            }
+            out.append(contentsOf: b[(20 - count)...])
         }
     }
 

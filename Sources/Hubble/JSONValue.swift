@@ -36,11 +36,14 @@ public indirect enum JSONValue: Sendable, Equatable {
     public var array: [JSONValue]? { if case let .array(a) = self { return a } else { return nil } }
     public var int: Int? {
         switch self {
-        case let .number(n): return Int(n) ?? Double(n).flatMap { $0 == $0.rounded() ? Int(exactly: $0) : nil }
+        case let .number(n): return Self.int(number: n)
         case let .string(s): return Int(s)  // protojson writes 64-bit integers as strings
         default: return nil
         }
     }
+    /// A number's text as an Int: integers, and fractions or exponents that make one (`1.0`, `1e3`).
+    static func int(number n: String) -> Int? { Int(n) ?? Double(n).flatMap { $0 == $0.rounded() ? Int(exactly: $0) : nil } }
+
     public var uint64: UInt64? {
         switch self {
         case let .number(n): return UInt64(n)

@@ -94,7 +94,7 @@ public enum StatusFormat {
                 let pct = fixed2(Double(num) / Double(max) * 100)
                 flows = "\(num)/\(max) (\(String(repeating: " ", count: Swift.max(0, 6 - pct.count)))\(pct)%)"
             }
-            var row = [n.name, n.state < states.count ? states[n.state] : "Unknown", age, rate, flows]
+            var row = [n.name, n.state >= 0 && n.state < states.count ? states[n.state] : "Unknown", age, rate, flows]
             if wide { row += [n.version.isEmpty ? "N/A" : n.version, n.address.isEmpty ? "N/A" : n.address, n.tls.map { $0 ? "Enabled" : "Disabled" } ?? "N/A"] }
             rows.append(row)
         }

@@ -55,27 +55,45 @@ struct ObserveCommand: ParsableCommand {
             handle = h
         }
         var scan = InputFileScan(args: args, path: path, printer: printer)
-        var buffer: [UInt8] = []
-        reading: while true {
-            let chunk = handle.readData(ofLength: 1 << 22)
-            if chunk.isEmpty { break }
-            buffer.append(contentsOf: chunk)
-            var start = 0
-            var more = true
-            buffer.withUnsafeBufferPointer { p in
-                var i = 0
-                while i < p.count {
-                    if p[i] == 0x0A {
-                        if !scan.line(UnsafeBufferPointer(rebasing: p[start..<i])) { more = false; return }
-                        start = i + 1
-                    }
-                    i += 1
-                }
+        // Lines are read where they lie in one buffer, filled by read(2) (no Data per chunk); a
+        // line cut by the buffer's end moves to its front, and a longer line grows it. A raw
+        // buffer rather than an array, so that the per-line loop is no closure over `scan`.
+        let fd = handle.fileDescriptor
+        var capacity = 1 << 22
+        var base = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        defer { base.deallocate() }
+        var filled = 0
+        var more = true
+        while more {
+            if filled == capacity {
+                let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+                grown.update(from: base, count: filled)
+                base.deallocate()
+                base = grown
+                capacity *= 2
             }
-            if !more { break reading }
-            buffer.removeFirst(start)
+            let got = read(fd, base + filled, capacity - filled)
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw ValidationError("--input-file: cannot read \"\(path)\": \(String(cString: strerror(errno)))")
+            }
+            if got == 0 { break }
+            filled += got
+            var start = 0
+            while start < filled, let nl = memchr(base + start, 0x0A, filled - start) {
+                let end = UnsafeRawPointer(nl) - UnsafeRawPointer(base)
+                if !scan.line(UnsafeBufferPointer(start: base + start, count: end - start)) {
+                    more = false
+                    break
+                }
+                start = end + 1
+            }
+            if more, start > 0 {
+                if filled > start { memmove(base, base + start, filled - start) }
+                filled -= start
+            }
         }
-        if !buffer.isEmpty { buffer.withUnsafeBufferPointer { _ = scan.line($0) } }
+        if more, filled > 0 { _ = scan.line(UnsafeBufferPointer(start: base, count: filled)) }
         scan.finish()
         printer = scan.printer
     }
@@ -132,6 +150,8 @@ struct InputFileScan {
     let path: String
     var printer: RecordPrinter
     let matcher: FlowFilterMatcher
+    /// Flows repeat their labels and names: each distinct one is made once.
+    let strings = FlowJSONStringCache()
     let n: UInt64
     let first: Bool
     let keepLast: Int?
@@ -154,7 +174,7 @@ struct InputFileScan {
         lineNo += 1
         guard !bytes.isEmpty else { return true }
         let record: FlowRecord
-        do { record = try FlowJSON.record(bytes: Array(bytes)) } catch {
+        do { record = try FlowJSON.record(utf8: bytes, strings: strings) } catch {
             if !args.silentErrors { FileHandle.standardError.write(Data("warning: \(path):\(lineNo): \(error); printing an empty flow\n".utf8)) }
             record = .flow(Flow(), nodeName: "", time: nil)
         }
@@ -183,35 +203,59 @@ struct InputFileScan {
 
 /// Prints records in the chosen output format (table is aligned when the output ends).
 struct RecordPrinter: Sendable {
+    enum Output: Sendable { case compact, json, dict, table }
     let args: ObserveArguments
+    let output: Output
     var table: TableFormat?
     var count = 0
-    var buffer = ""
+    /// Output bytes, written when 64 KiB have gathered (compact lines are written straight in).
+    var buffer: [UInt8] = []
 
     init(args: ObserveArguments) {
         self.args = args
-        if args.output == "table" || args.output == "tab" { table = TableFormat(options: args.compact) }
+        switch args.output {
+        case "json", "jsonpb": output = .json
+        case "dict": output = .dict
+        case "table", "tab": output = .table
+        default: output = .compact
+        }
+        if output == .table { table = TableFormat(options: args.compact) }
+        buffer.reserveCapacity(1 << 17)
     }
 
     mutating func print(_ r: FlowRecord) {
-        switch args.output {
-        case "json", "jsonpb": buffer += FlowJSONWriter.record(r) + "\n"
-        case "dict": buffer += DictFormat.record(r, args.compact, first: count == 0)
-        case "table", "tab": table?.add(r)
-        default: buffer += CompactFormat.line(r, args.compact)
+        switch output {
+        case .json:
+            buffer.append(contentsOf: FlowJSONWriter.record(r).utf8)
+            buffer.append(0x0A)
+        case .dict: buffer.append(contentsOf: DictFormat.record(r, args.compact, first: count == 0).utf8)
+        case .table: table?.add(r)
+        case .compact: CompactFormat.write(r, args.compact, into: &buffer)
         }
         count += 1
-        if buffer.utf8.count > 1 << 16 { flush() }
+        if buffer.count > 1 << 16 { flush() }
     }
 
     mutating func flush() {
         guard !buffer.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(buffer.utf8))
-        buffer = ""
+        buffer.withUnsafeBytes { b in
+            var done = 0
+            while done < b.count {
+                let n = write(STDOUT_FILENO, b.baseAddress! + done, b.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    // Nothing more can be printed (a closed pipe, a full disk).
+                    FileHandle.standardError.write(Data("porin observe: write to standard output: \(String(cString: strerror(errno)))\n".utf8))
+                    exit(1)
+                }
+                done += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
     }
 
     mutating func finish() {
-        if let t = table { buffer += t.render() }
+        if let t = table { buffer.append(contentsOf: t.render().utf8) }
         flush()
     }
 }
