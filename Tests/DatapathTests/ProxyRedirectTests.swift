@@ -2,6 +2,7 @@
 // the proxy reaches a transparent socket in the node's namespace with its original destination,
 // over UDP and TCP, and the answer the socket sends from that destination reaches the pod as if
 // the server had sent it. The proxy here is a small Python stand-in; needs root.
+import ClusterAPI
 import Datapath
 import DatapathABI
 import Foundation
@@ -88,14 +89,24 @@ struct ProxyRedirectTests {
         // Before any proxy policy: the packets go to the pod itself (nothing listens there).
         #expect(run(["netns", "exec", c.pods["client"]!.ns.name, "python3", "\(dir)/client.py", "udp", dns.description, "53"]).hasPrefix("error"))
 
-        let proxy = Process()
-        proxy.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        proxy.arguments = ["netns", "exec", c.node.name, "python3", "\(dir)/proxy.py", String(port)]
-        let ready = Pipe()
-        proxy.standardOutput = ready
-        try proxy.run()
-        c.servers.append(proxy)
-        #expect(String(decoding: ready.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("ready"))
+        // posix_spawn with a clean signal mask and no inherited descriptors (a Foundation Process
+        // child inherits the test runner's blocked signals and its pipes).
+        let proxy = try Spawn.start(["/usr/sbin/ip", "netns", "exec", c.node.name, "python3", "\(dir)/proxy.py", String(port)], log: "\(dir)/proxy.log")
+        var proxyAlive = true
+        func stopProxy() {
+            guard proxyAlive else { return }
+            kill(proxy, SIGKILL)
+            var status: Int32 = 0
+            waitpid(proxy, &status, 0)
+            proxyAlive = false
+        }
+        defer { stopProxy() }
+        var started = false
+        for _ in 0..<100 where !started {
+            started = ((try? String(contentsOfFile: "\(dir)/proxy.log", encoding: .utf8)) ?? "").hasPrefix("ready")
+            if !started { usleep(50_000) }
+        }
+        try #require(started, "the proxy stand-in did not start")
 
         try c.apply("""
         apiVersion: cilium.io/v2
@@ -119,8 +130,7 @@ struct ProxyRedirectTests {
         #expect(other.hasPrefix("error"), "\(other)")
         // Without a proxy on the port, redirected packets are dropped (Socket lookup failed),
         // never delivered around the proxy to the server.
-        proxy.terminate()
-        proxy.waitUntilExit()
+        stopProxy()
         let gone = run(["netns", "exec", c.pods["client"]!.ns.name, "python3", "\(dir)/client.py", "udp", dns.description, "53"])
         #expect(gone.hasPrefix("error"), "\(gone)")
     }
