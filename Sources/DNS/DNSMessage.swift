@@ -237,7 +237,13 @@ public struct DNSMessage: Hashable, Sendable {
                 guard at + 1 + len <= bytes.count else { throw .truncated("label") }
                 total += len + 1
                 if total > 255 { throw .invalidName("name longer than 255 bytes") }
-                labels.append(String(decoding: bytes[(at + 1)..<(at + 1 + len)], as: UTF8.self))
+                // Names are text here (Hubble shows them, rules match them): a label that is not
+                // UTF-8 would be changed by decoding, and the message could no longer be
+                // forwarded as it came, so it is refused.
+                guard let label = String(validating: bytes[(at + 1)..<(at + 1 + len)], as: UTF8.self) else {
+                    throw .invalidName("a label is not valid UTF-8")
+                }
+                labels.append(label)
                 at += 1 + len
             }
         }

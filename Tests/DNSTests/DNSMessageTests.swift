@@ -97,4 +97,14 @@ struct DNSMessageTests {
         long += [0, 0, 1, 0, 1]
         #expect(throws: DNSError.self) { try DNSMessage(parsing: long) }
     }
+
+    @Test("a label that is not UTF-8 is refused (found by fuzzing: decoding changed it, so the message no longer round-tripped)")
+    func nonUTF8Label() throws {
+        var m: [UInt8] = [0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
+        m += [3, 0x61, 0x70, 0x69, 2, 0x81, 0x80, 0, 0, 1, 0, 1]
+        #expect(throws: DNSError.self) { try DNSMessage(parsing: m) }
+        // Every message that parses encodes into one that parses to the same.
+        let ok = try DNSMessage(parsing: [0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 3, 0x61, 0x70, 0x69, 0, 0, 1, 0, 1])
+        #expect(try DNSMessage(parsing: ok.encoded()) == ok)
+    }
 }

@@ -1,0 +1,13 @@
+// libFuzzer entry point for the DNS message parser (Sources/DNS), which the DNS proxy and
+// Porin's DNS server run on every packet a pod sends. Any input must parse or throw: never
+// crash, never hang; whatever parses must encode, and the encoding must parse again.
+// Built and run by scripts/fuzz-dns.sh (outside the package: SwiftPM never builds it).
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzDNSMessage(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    guard let message = try? DNSMessage(parsing: bytes) else { return 0 }
+    let again = message.encoded()
+    guard (try? DNSMessage(parsing: again)) != nil else { fatalError("an encoded message does not parse: \(again)") }
+    return 0
+}
