@@ -118,12 +118,6 @@ public struct FlowBuilder: Sendable {
         return .flow(consume f, nodeName: nodeName, time: time)
     }
 
-    public func flow(_ e: DatapathEvent, _ dir: EndpointDirectory) -> Flow {
-        var f = Flow()
-        fill(&f, e, dir)
-        return f
-    }
-
     /// Fills a new flow in place (a Flow is 760 bytes: returning one by value cost a copy of
     /// every field, retains included).
     func fill(_ f: inout Flow, _ e: DatapathEvent, _ dir: EndpointDirectory) {

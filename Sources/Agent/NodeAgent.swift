@@ -457,8 +457,7 @@ public final class NodeAgent: @unchecked Sendable {
                 guard now != seen else { continue }
                 // The losses happened once the ring buffer was full: the events in it came first.
                 _ = reader.drain()
-                let t = Date().timeIntervalSince1970
-                let time = FlowTime(seconds: Int64(t), nanos: Int32((t - t.rounded(.down)) * 1e9))
+                let time = FlowTime.now
                 for (cpu, n) in now.enumerated() where cpu < seen.count && n > seen[cpu] {
                     let record = FlowRecord.lostEvents(source: 1, count: n - seen[cpu], cpu: Int32(cpu), nodeName: node, time: time)
                     metrics.lost(source: 1, count: n - seen[cpu])

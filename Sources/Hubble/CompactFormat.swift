@@ -31,7 +31,7 @@ public enum CompactFormat {
         case let .lostEvents(source, count, cpu, _, time):
             if let time { o.timeFormat.write(time, into: &out) } else { out.append(contentsOf: "N/A".utf8) }
             out.append(contentsOf: " EVENTS LOST: ".utf8)
-            out.append(contentsOf: name(source, HubbleEnums.lostEventSources).utf8)
+            out.append(contentsOf: HubbleEnums.name(source, HubbleEnums.lostEventSources).utf8)
             out.append(contentsOf: " CPU(".utf8)
             HubbleTimeFormat.decimal(Int(cpu ?? 0), &out)
             out.append(contentsOf: ") ".utf8)
@@ -138,7 +138,6 @@ public enum CompactFormat {
     }
 
     /// An enum's name, or its number when it has none.
-    static func name(_ v: Int, _ names: [String]) -> String { HubbleEnums.name(v, names) }
 
     public static func flowType(_ f: Flow) -> String {
         if let l7 = f.l7 {
@@ -152,22 +151,22 @@ public enum CompactFormat {
         case 4: return HubbleEnums.traceSubtypeNames[e.subType] ?? String(e.subType)
         case 1: return HubbleEnums.dropReasons[Int(e.subType)]?.text ?? String(e.subType)
         case 5:
-            let dir = name(f.trafficDirection, HubbleEnums.trafficDirections)
+            let dir = HubbleEnums.name(f.trafficDirection, HubbleEnums.trafficDirections)
             return "policy-verdict:\(HubbleEnums.matchTypeName(f.policyMatchType)) \(dir)"
         case 3: return HubbleEnums.debugCapturePoints[f.debugCapturePoint] ?? String(f.debugCapturePoint)
         case 7:
-            return Int32(exactly: f.sockXlatePoint).flatMap { HubbleEnums.sockXlateTypeNames[$0] } ?? name(f.sockXlatePoint, HubbleEnums.sockXlatePoints)
+            return Int32(exactly: f.sockXlatePoint).flatMap { HubbleEnums.sockXlateTypeNames[$0] } ?? HubbleEnums.name(f.sockXlatePoint, HubbleEnums.sockXlatePoints)
         default: return "UNKNOWN"
         }
     }
 
     public static func verdict(_ f: Flow, _ o: CompactOptions) -> String {
-        guard f.eventType?.type == 5 else { return name(f.verdict, HubbleEnums.verdicts) }
+        guard f.eventType?.type == 5 else { return HubbleEnums.name(f.verdict, HubbleEnums.verdicts) }
         switch f.verdict {
         case 1, 5: return "ALLOWED" + policyNames(f.egressAllowedBy + f.ingressAllowedBy, o)
         case 2, 3: return "DENIED" + policyNames(f.egressDeniedBy + f.ingressDeniedBy, o)
         case 4: return "AUDITED"
-        default: return name(f.verdict, HubbleEnums.verdicts)
+        default: return HubbleEnums.name(f.verdict, HubbleEnums.verdicts)
         }
     }
 
@@ -192,7 +191,7 @@ public enum CompactFormat {
         out.append(contentsOf: f.summary.utf8)
         if f.authType != 0 {
             out.append(contentsOf: "; Auth: ".utf8)
-            out.append(contentsOf: name(f.authType, HubbleEnums.authTypes).utf8)
+            out.append(contentsOf: HubbleEnums.name(f.authType, HubbleEnums.authTypes).utf8)
         }
     }
 }

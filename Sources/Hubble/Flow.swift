@@ -2,6 +2,7 @@
 // datapath event, what `porin observe` filters and prints, and what the gRPC layer converts to and
 // from Hubble's protobuf messages. Field names follow the proto; enums are kept as their numbers
 // (names in HubbleEnums.swift) so that unknown values survive a round trip.
+import Foundation
 
 /// A protobuf Timestamp: seconds since 1970 and nanoseconds.
 public struct FlowTime: Sendable, Hashable, Comparable {
@@ -12,6 +13,13 @@ public struct FlowTime: Sendable, Hashable, Comparable {
         self.nanos = nanos
     }
     public static func < (a: FlowTime, b: FlowTime) -> Bool { (a.seconds, a.nanos) < (b.seconds, b.nanos) }
+
+    /// The wall clock now.
+    public static var now: FlowTime {
+        let t = Date().timeIntervalSince1970
+        let s = t.rounded(.down)
+        return FlowTime(seconds: Int64(s), nanos: Int32((t - s) * 1e9))
+    }
 }
 
 public struct FlowIP: Sendable, Hashable {

@@ -47,9 +47,7 @@ public struct AgentObserver: Observer_Observer.SimpleServiceProtocol {
             (records, lost, last) = ring.read(after: last)
             if lost > 0 {
                 // Hubble's ring reader reports one HUBBLE_RING_BUFFER loss per overwritten record.
-                let now = Date().timeIntervalSince1970
-                let loss = FlowRecord.lostEvents(source: 3, count: 1, cpu: nil, nodeName: nodeName,
-                                                 time: FlowTime(seconds: Int64(now), nanos: Int32((now - now.rounded(.down)) * 1e9)))
+                let loss = FlowRecord.lostEvents(source: 3, count: 1, cpu: nil, nodeName: nodeName, time: .now)
                 for _ in 0..<min(lost, UInt64(ring.capacity)) { try await send(loss) }
             }
             for r in records {

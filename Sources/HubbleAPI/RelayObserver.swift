@@ -46,8 +46,7 @@ public struct RelayObserver: Observer_Observer.SimpleServiceProtocol {
         e.message = message
         var r = Observer_GetFlowsResponse()
         r.nodeStatus = e
-        let now = Date().timeIntervalSince1970
-        r.time = Google_Protobuf_Timestamp(seconds: Int64(now), nanos: Int32((now - now.rounded(.down)) * 1e9))
+        r.time = FlowTime.now.proto
         return r
     }
 

@@ -21,10 +21,9 @@ struct ObserveCommand: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        let now = Date().timeIntervalSince1970
         let args: ObserveArguments
         do {
-            args = try ObserveArguments.parse(arguments, now: FlowTime(seconds: Int64(now), nanos: Int32((now - now.rounded(.down)) * 1e9)))
+            args = try ObserveArguments.parse(arguments, now: .now)
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
