@@ -21,12 +21,15 @@ struct PorinCLI {
 
     @discardableResult
     func run(_ args: [String], stdin: String? = nil) throws -> Result {
+        try Self.process(Self.binary, args, environment: ["PORIN_CLUSTER": cluster], stdin: stdin)
+    }
+
+    /// Runs a program with extra environment variables; its status, stdout and stderr.
+    static func process(_ executable: String, _ args: [String], environment: [String: String], stdin: String? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["PORIN_CLUSTER"] = cluster
-        p.environment = env
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -214,25 +217,11 @@ struct ClusterTests {
     func checkGRPCClient(_ c: PorinCLI, port: Int) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let script = root.appendingPathComponent("Tests/DatapathTests/hubble_grpc_client.py").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = [script, "127.0.0.1:\(port)", root.appendingPathComponent("proto").path, "--",
-                       PorinCLI.binary, "exec", "-n", "tenant-a", "frontend-service", "--", "curl", "-s", "-o", "/dev/null", "--max-time", "3", "backend-service"]
-        var env = ProcessInfo.processInfo.environment
-        env["PORIN_CLUSTER"] = c.cluster
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let errBox = ErrBox()
-        let reader = Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        while !reader.isFinished { usleep(1000) }
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "the Python gRPC client failed: \(String(decoding: errBox.data, as: UTF8.self))")
-        let report = try #require(try JSONSerialization.jsonObject(with: o) as? [String: Any])
+        let run = try PorinCLI.process("/usr/bin/python3", [script, "127.0.0.1:\(port)", root.appendingPathComponent("proto").path, "--",
+                                       PorinCLI.binary, "exec", "-n", "tenant-a", "frontend-service", "--", "curl", "-s", "-o", "/dev/null",
+                                       "--max-time", "3", "backend-service"], environment: ["PORIN_CLUSTER": c.cluster])
+        try #require(run.status == 0, "the Python gRPC client failed: \(run.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(report["health"] as? String == "SERVING")
         let status = try #require(report["status"] as? [String: Any])
         #expect(status["connected"] as? Int == 1 && status["unavailable"] as? Int == 0 && status["max_flows"] as? Int == 4095, "\(status)")

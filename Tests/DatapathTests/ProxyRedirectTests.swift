@@ -58,17 +58,9 @@ struct ProxyRedirectTests {
         print("error", e)
     """
 
-    func run(_ argv: [String]) -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = argv
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return "" }
-        let d = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    /// The client script in a pod: its one line of output.
+    func query(_ c: TestCluster, from pod: String, _ proto: String, _ ip: IPAddress, _ port: Int, script: String) throws -> String {
+        try c.pods[pod]!.ns.exec(["python3", script, proto, ip.description, String(port)]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test("UDP and TCP to a port with DNS rules reach the proxy with their original destination; its answers reach the pod")
@@ -87,7 +79,7 @@ struct ProxyRedirectTests {
         try Self.client.write(toFile: "\(dir)/client.py", atomically: true, encoding: .utf8)
 
         // Before any proxy policy: the packets go to the pod itself (nothing listens there).
-        #expect(run(["netns", "exec", c.pods["client"]!.ns.name, "python3", "\(dir)/client.py", "udp", dns.description, "53"]).hasPrefix("error"))
+        #expect(try query(c, from: "client", "udp", dns, 53, script: "\(dir)/client.py").hasPrefix("error"))
 
         // posix_spawn with a clean signal mask and no inherited descriptors (a Foundation Process
         // child inherits the test runner's blocked signals and its pipes).
@@ -121,17 +113,17 @@ struct ProxyRedirectTests {
               rules:
                 dns: [{matchPattern: "*"}]
         """)
-        let udp = run(["netns", "exec", c.pods["client"]!.ns.name, "python3", "\(dir)/client.py", "udp", dns.description, "53"])
+        let udp = try query(c, from: "client", "udp", dns, 53, script: "\(dir)/client.py")
         #expect(udp == "proxied \(dns):53 from \(dns):53", "UDP: \(udp)")
-        let tcp = run(["netns", "exec", c.pods["client"]!.ns.name, "python3", "\(dir)/client.py", "tcp", dns.description, "53"])
+        let tcp = try query(c, from: "client", "tcp", dns, 53, script: "\(dir)/client.py")
         #expect(tcp == "proxied \(dns):53", "TCP: \(tcp)")
         // Port 54 has no L7 rule: not redirected, and not allowed either.
-        let other = run(["netns", "exec", c.pods["client"]!.ns.name, "python3", "\(dir)/client.py", "udp", dns.description, "54"])
+        let other = try query(c, from: "client", "udp", dns, 54, script: "\(dir)/client.py")
         #expect(other.hasPrefix("error"), "\(other)")
         // Without a proxy on the port, redirected packets are dropped (Socket lookup failed),
         // never delivered around the proxy to the server.
         stopProxy()
-        let gone = run(["netns", "exec", c.pods["client"]!.ns.name, "python3", "\(dir)/client.py", "udp", dns.description, "53"])
+        let gone = try query(c, from: "client", "udp", dns, 53, script: "\(dir)/client.py")
         #expect(gone.hasPrefix("error"), "\(gone)")
     }
 }

@@ -91,11 +91,31 @@ struct GoldenServerTests {
         try Self.check(file, porinArgs: try Golden.serverBlock(file).args)
     }
 
-    @Test("a request the server refuses comes back as hubble shows gRPC errors")
+    @Test("requests the server refuses: InvalidArgument with Hubble's messages")
     func refused() throws {
-        let r = try porin(["observe", "--server", Self.server.description, "--to-port", "99999"])
-        #expect(r.status != 0)
-        #expect(r.stderr.contains("99999"))
+        func refusal(_ request: Observer_GetFlowsRequest) throws -> String {
+            do {
+                try runBlocking {
+                    try await HubbleClient(Self.server).withObserver { o in
+                        try await o.getFlows(request) { stream in for try await _ in stream.messages {} }
+                    }
+                }
+                return "accepted"
+            } catch {
+                return HubbleClient.describe(error)
+            }
+        }
+        var firstAndFollow = Observer_GetFlowsRequest()
+        firstAndFollow.first = true
+        firstAndFollow.follow = true
+        #expect(try refusal(firstAndFollow) == "rpc error: code = InvalidArgument desc = first cannot be specified with follow")
+        var badPort = Observer_GetFlowsRequest()
+        var filter = Flow_FlowFilter()
+        filter.destinationPort = ["99999"]
+        badPort.whitelist = [filter]
+        let text = try refusal(badPort)
+        #expect(text.hasPrefix("rpc error: code = InvalidArgument desc = ") && text.contains("99999"), "\(text)")
+        #expect(try refusal(Observer_GetFlowsRequest()) == "accepted")
     }
 
     @Test("no server at the address: a clear error, exit 1")
