@@ -40,7 +40,8 @@ let package = Package(
         // Porin's DNS server (kube-dns, the world's resolver): UDP, records file, forwarding.
         .target(name: "DNSServer", dependencies: ["DNS"]),
         // The stand-in server pods run when their manifest names only an image.
-        .target(name: "StandIn"),
+        .systemLibrary(name: "CTLS", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "StandIn", dependencies: ["CTLS"]),
         .target(name: "Netns", dependencies: ["CNetnsShim"]),
         // What the CLI, the control plane and the agents share: cluster paths and names, the
         // unix-socket API and its messages, process spawning, address allocation.
@@ -78,7 +79,9 @@ let package = Package(
         .target(name: "World", dependencies: ["Netns", "PolicyAPI"]),
         .target(name: "Datapath", dependencies: ["CLibBPF", "DatapathABI", "PolicyEngine", "PolicyAPI"]),
         // The node agent's parts: pod networking, address allocation.
-        .target(name: "Agent", dependencies: ["ClusterAPI", "Datapath", "DatapathABI", "Hubble", "HubbleAPI", "Netns", "PolicyAPI", "PolicyEngine", "StandIn"]),
+        .target(name: "DNSProxy", dependencies: ["DNS", "Hubble", "PolicyAPI", "PolicyEngine"]),
+        .testTarget(name: "DNSProxyTests", dependencies: ["DNSProxy", "DNS", "Hubble", "PolicyAPI", "PolicyEngine"]),
+        .target(name: "Agent", dependencies: ["ClusterAPI", "Datapath", "DatapathABI", "DNS", "DNSProxy", "Hubble", "HubbleAPI", "Netns", "PolicyAPI", "PolicyEngine", "StandIn"]),
         // Policy test files: workloads + policies + queries evaluated by the engine, offline.
         .target(name: "PolicyCheck", dependencies: ["PolicyAPI", "PolicyEngine"]),
         .executableTarget(

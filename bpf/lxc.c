@@ -616,6 +616,8 @@ int to_container(struct __sk_buff *skb)
 	struct porin_ipcache_key ck = { .prefixlen = 32, .addr_be = p.saddr };
 	struct porin_ipcache_value *src = bpf_map_lookup_elem(&porin_ipcache, &ck);
 	__u32 src_id = src ? src->identity : WORLD_IDENTITY;
+	if ((skb->mark & PORIN_MARK_TO_PROXY_MASK) == PORIN_MARK_IDENTITY && (skb->mark >> 16))
+		src_id = skb->mark >> 16;
 	int report = 1;
 	__u16 rev_nat = 0;
 	int state = ct_lookup(&p, &report, &rev_nat);

@@ -15,6 +15,8 @@ public enum AgentDaemon {
         let agent = try NodeAgent(config: config)
         agent.startSupervisor()
         try agent.startFlowCollector()
+        // Before the control plane's first sync: redirect entries carry the proxy's port.
+        try agent.startDNSProxy()
         // Hubble's observer on its own socket (the relay in the control plane asks it).
         try HubbleServer.start(.unix(hubbleSocket), services: [AgentObserver(ring: agent.flows, nodeName: config.nodeName, version: PorinVersion.hubble, started: started)])
         let server = try UnixSocketServer<AgentRequest, AgentResponse>(path: socket, invalid: { AgentResponse(error: $0) }) { req in
@@ -24,6 +26,10 @@ public enum AgentDaemon {
             case .metrics:
                 var r = AgentResponse()
                 r.metrics = agent.metrics.render()
+                return r
+            case .fqdnCache:
+                var r = AgentResponse()
+                r.fqdnCache = agent.fqdnCacheRows()
                 return r
             case .sync:
                 do {

@@ -72,6 +72,8 @@ public struct EndpointDirectory: Sendable {
     public var byIP: [UInt32: Entry] = [:]
     public var identityLabels: [UInt32: [String]] = [:]
     public var policyEntries: [UInt32: WrittenEntry] = [:]
+    /// Names an endpoint resolved through the DNS proxy, by (endpoint address << 32 | address).
+    public var dnsNames: [UInt64: [String]] = [:]
     public init() {}
 }
 
@@ -139,6 +141,11 @@ public struct FlowBuilder: Sendable {
             summary = "IPv4"
             f.source = endpoint(s, identity: e.sourceIdentity, dir)
             f.destination = endpoint(d, identity: e.destinationIdentity, dir)
+            // The names the endpoint on the other side resolved the address from.
+            if !dir.dnsNames.isEmpty {
+                if let n = dir.dnsNames[UInt64(s) << 32 | UInt64(d)] { f.destinationNames = n }
+                if let n = dir.dnsNames[UInt64(d) << 32 | UInt64(s)] { f.sourceNames = n }
+            }
         }
         switch h.l4 {
         case let .tcp(sp, dp, fl):
@@ -168,7 +175,7 @@ public struct FlowBuilder: Sendable {
             f.dropReasonDesc = Int(e.subtype)
             f.trafficDirection = sourceIsLocal ? 2 : 1
         case PORIN_EVENT_TRACE:
-            f.verdict = e.subtype == 1 ? 5 : 1  // to-proxy: REDIRECTED
+            f.verdict = 1  // every trace, to-proxy included, is FORWARDED (reference §4.4)
             f.traceObservationPoint = e.subtype == 0 ? 101 : Int(e.subtype)
             let reason = Int(e.traceReason & 0x7F)
             f.traceReason = reason < 5 ? reason + 1 : reason == 5 ? 0 : reason

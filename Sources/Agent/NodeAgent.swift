@@ -5,6 +5,7 @@
 // so an agent restarted after `kill -9` adopts the pods, identities and containers it had.
 import ClusterAPI
 import Datapath
+import DNSProxy
 import Foundation
 import Hubble
 import Netns
@@ -37,6 +38,10 @@ public final class NodeAgent: @unchecked Sendable {
         public var flowCapacity = 4095
         /// Hubble's exporter: every flow as a JSON line in this file (rotated by size).
         public var flowExportPath: String?
+        /// The DNS proxy's port (`--tofqdns-proxy-port`; 0: one the kernel picks, kept across restarts).
+        public var dnsProxyPort: UInt16 = 0
+        /// Learnt names live at least this long (`--tofqdns-min-ttl`; 0: the DNS TTL).
+        public var fqdnMinTTL: UInt32 = 0
         public init(cluster: String, nodeName: String, porin: String) {
             self.cluster = cluster
             self.nodeName = nodeName
@@ -78,16 +83,20 @@ public final class NodeAgent: @unchecked Sendable {
         var services: [String: SavedService]
         var nextEndpointID: UInt16
         var nextServiceID: UInt16
+        /// The DNS proxy's port and what it learnt (names, addresses and their identities).
+        var dnsProxyPort: UInt16?
+        var fqdnCache: FQDNCache?
+        var fqdnIdentities: [String: FQDNIdentity]?
     }
 
     public let config: Config
     public let network: NodeNetwork
     public let engine: PolicyEngine
     public let maps: DatapathMaps
-    private let lock = NSRecursiveLock()
+    let lock = NSRecursiveLock()
     private var podIPs: IPAllocator
     private var serviceIPs: IPAllocator
-    public private(set) var pods: [String: RunningPod] = [:]
+    public internal(set) var pods: [String: RunningPod] = [:]
     /// Services by `namespace/name`; headless ones (`clusterIP: None`) have no address.
     public private(set) var services: [String: (service: Service, ip: IPAddress?, ids: [UInt16])] = [:]
     /// Desired objects by key (`Kind/namespace/name`), with their creation times.
@@ -104,13 +113,29 @@ public final class NodeAgent: @unchecked Sendable {
     /// Hubble: the node's flows, and what the flow builder knows (swapped whole, under its own lock).
     public let flows: FlowRing
     public let metrics = HubbleMetrics()
-    private let directoryLock = NSLock()
-    private var directory = EndpointDirectory()
+    let directoryLock = NSLock()
+    var directory = EndpointDirectory()
+    /// What the DNS proxy's decisions read (under `directoryLock`).
+    var proxyView = ProxyView()
     private var eventReader: EventReader?
+    let flowBuilder: FlowBuilder
+    var flowExporter: FlowExporter?
+
+    // The DNS proxy (NodeAgent+DNSProxy.swift); under `lock` unless said otherwise.
+    var dnsProxy: DNSProxyServer?
+    var fqdnCache = FQDNCache()
+    /// Learnt addresses outside the cluster that toFQDNs selectors select, with their identities.
+    var fqdnIdentities: [UInt32: FQDNIdentity] = [:]
+    /// From the saved state: the proxy's port and the identities learnt addresses had.
+    var savedProxyPort: UInt16?
+    var savedFQDNIdentities: [UInt32: UInt32] = [:]
+    /// The cache changed since it was last saved (TTLs renewed by answers).
+    var fqdnDirty = false
 
     public init(config: Config) throws {
         self.config = config
         flows = FlowRing(capacity: config.flowCapacity)
+        flowBuilder = FlowBuilder(nodeName: config.nodeName)
         network = try NodeNetwork(cluster: config.cluster, nodeName: config.nodeName, netns: config.nodeNetns)
         engine = PolicyEngine(config: EngineConfig(clusterName: "default"))
         maps = DatapathMaps(object: network.datapath)
@@ -262,6 +287,8 @@ public final class NodeAgent: @unchecked Sendable {
             saveState()
             updateDirectory()
         }
+        // Policies changed the toFQDNs selectors: learnt addresses may need other identities.
+        try refreshFQDNIdentities()
         try syncAll()
         if config.dnsRecordsPath != nil { try writeDNSRecords() }
         if let firstError { throw firstError }
@@ -358,6 +385,7 @@ public final class NodeAgent: @unchecked Sendable {
 
     private func deletePod(_ key: String) {
         guard let p = pods.removeValue(forKey: key) else { return }
+        if fqdnCache.forget(endpoint: p.endpoint.id) { try? refreshFQDNIdentities() }
         ContainerRuntime.killAll(netns: p.network.namespace.name, containers: p.containers)
         maps.removeEndpoint(p.endpoint)
         engine.removeEndpoint(namespace: p.pod.namespace, name: p.pod.name)
@@ -407,6 +435,12 @@ public final class NodeAgent: @unchecked Sendable {
             try maps.setPrefix(prefix, identity: identity)
             prefixes.insert(prefix)
         }
+        // Learnt FQDN addresses, after the policy entries for their identities are in.
+        for (ip, f) in fqdnIdentities {
+            let prefix = IPPrefix(IPAddress(v4: ip), 32)
+            try maps.setPrefix(prefix, identity: f.id)
+            prefixes.insert(prefix)
+        }
         for p in writtenPrefixes.subtracting(prefixes) { maps.removePrefix(p) }
         writtenPrefixes = prefixes
         try syncServices()
@@ -415,7 +449,7 @@ public final class NodeAgent: @unchecked Sendable {
     // MARK: Hubble
 
     /// Rebuilds what the flow builder knows: pods by address, identities' labels, policy entries.
-    private func updateDirectory() {
+    func updateDirectory() {
         var d = EndpointDirectory()
         for (key, p) in pods {
             let labels = engine.labels(of: p.endpoint.identity)?.labels.map(\.description).sorted() ?? []
@@ -426,16 +460,39 @@ public final class NodeAgent: @unchecked Sendable {
         }
         for (id, l) in ReservedIdentity.labels { d.identityLabels[id] = l.labels.map(\.description).sorted() }
         for (_, id) in engine.cidrPrefixes { d.identityLabels[id] = engine.labels(of: id)?.labels.map(\.description).sorted() ?? [] }
+        for (_, f) in fqdnIdentities { d.identityLabels[f.id] = engine.labels(of: f.id)?.labels.map(\.description).sorted() ?? [] }
         d.policyEntries = maps.entries
+        // Names each endpoint resolved, for its flows' source and destination names.
+        let ipOfEndpoint = Dictionary(pods.values.map { ($0.endpoint.id, $0.endpoint.address.v4) }) { a, _ in a }
+        for e in fqdnCache.all {
+            guard let epIP = ipOfEndpoint[e.endpoint] else { continue }
+            let name = e.name.hasSuffix(".") ? String(e.name.dropLast()) : e.name
+            d.dnsNames[UInt64(epIP) << 32 | UInt64(e.ip), default: []].append(name)
+        }
+        var v = ProxyView()
+        for (key, p) in pods {
+            v.endpoints[p.endpoint.address.v4] = ProxyView.Endpoint(id: p.endpoint.id, identity: p.endpoint.identity,
+                                                                   egress: engine.subjectPolicy(ofEndpoint: key)?.egress)
+            v.addresses[p.endpoint.address.v4] = p.endpoint.identity
+        }
+        for (ip, f) in fqdnIdentities { v.addresses[ip] = f.id }
+        v.prefixes = engine.cidrPrefixes.sorted { $0.0.length > $1.0.length }
+        for p in v.endpoints.values {
+            for e in p.egress?.table.allEntries ?? [] where e.entry.redirect == .dns {
+                for r in e.entry.l7Rules { for s in r.dns ?? [] where v.patterns[s] == nil { v.patterns[s] = FQDNPattern(s) } }
+            }
+        }
         directoryLock.lock()
         directory = d
+        proxyView = v
         directoryLock.unlock()
     }
 
     /// Turns the datapath's events into flows, on a thread of its own, in batches.
     public func startFlowCollector() throws {
-        let builder = FlowBuilder(nodeName: config.nodeName)
+        let builder = flowBuilder
         let exporter = try config.flowExportPath.map { try FlowExporter(path: $0) }
+        flowExporter = exporter
         let reader = try EventReader(map: network.datapath.events) { [unowned self] e in
             directoryLock.lock()
             let d = directory
@@ -472,7 +529,7 @@ public final class NodeAgent: @unchecked Sendable {
 
     // MARK: Saved state
 
-    private func saveState() {
+    func saveState() {
         guard let path = statePath else { return }
         let saved = SavedState(
             pods: pods.map { key, p in
@@ -482,7 +539,9 @@ public final class NodeAgent: @unchecked Sendable {
             services: services.mapValues { s in
                 SavedState.SavedService(ids: s.ids, ip: s.ip?.description ?? "", ports: s.service.ports.map { [$0.port, Int($0.proto.number)] })
             }.merging(restoredServices) { a, _ in a },
-            nextEndpointID: nextEndpointID, nextServiceID: nextServiceID)
+            nextEndpointID: nextEndpointID, nextServiceID: nextServiceID,
+            dnsProxyPort: dnsProxy?.port ?? savedProxyPort, fqdnCache: fqdnCache,
+            fqdnIdentities: Dictionary(uniqueKeysWithValues: fqdnIdentities.map { (IPAddress(v4: $0.key).description, $0.value) }))
         if let data = try? JSONEncoder().encode(saved) { try? data.write(to: URL(fileURLWithPath: path), options: .atomic) }
     }
 
@@ -493,6 +552,9 @@ public final class NodeAgent: @unchecked Sendable {
               let saved = try? JSONDecoder().decode(SavedState.self, from: data) else { return }
         nextEndpointID = saved.nextEndpointID
         nextServiceID = saved.nextServiceID
+        savedProxyPort = saved.dnsProxyPort
+        if let c = saved.fqdnCache { fqdnCache = c }
+        for (ip, f) in saved.fqdnIdentities ?? [:] { if let a = IPAddress(ip) { savedFQDNIdentities[a.v4] = f.id } }
         restoredServices = saved.services
         for s in saved.pods {
             guard let ip = IPAddress(s.ip), NetworkNamespace.exists(s.netns) else { continue }

@@ -1,6 +1,8 @@
 // A node's network: its namespace, the datapath loaded into it, and pods wired to it the way
 // Porin wires every pod: a namespace, a veth whose host side carries the BPF programs, a /32
-// address with a default route through a link-local gateway, and Kubernetes' resolver settings.
+// address with a default route through a link-local gateway, Kubernetes' resolver settings and,
+// when the cluster has a world with HTTPS hosts, a trust store that includes the world's CA.
+import ClusterAPI
 import Datapath
 import DatapathABI
 import Foundation
@@ -40,6 +42,10 @@ public final class NodeNetwork: @unchecked Sendable {
         while (try? node.ip("rule", "del", "fwmark", mark, "lookup", String(PORIN_PROXY_ROUTE_TABLE))) != nil {}
         try node.ip("rule", "add", "fwmark", mark, "lookup", String(PORIN_PROXY_ROUTE_TABLE))
         try node.ip("route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", String(PORIN_PROXY_ROUTE_TABLE))
+        // The node's own address, what pods know as their gateway: the DNS proxy's queries to
+        // servers in pods come from it (a namespace without any address could not send them).
+        try node.ip("link", "set", "lo", "up")
+        try node.ip("addr", "replace", "\(Self.gateway)/32", "dev", "lo")
     }
 
     /// The host-side device name of a pod's veth: `lxc` + 11 hex digits of a hash of the pod's
@@ -83,11 +89,33 @@ public final class NodeNetwork: @unchecked Sendable {
             """
             try conf.write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
         }
+        let worldCA = ClusterPaths(cluster).worldCA
+        if FileManager.default.fileExists(atPath: worldCA) {
+            try Self.writeTrustStore(into: "/etc/netns/\(name)/ssl", adding: worldCA)
+        }
         if attach {
             let datapath = self.datapath
             try node.perform { try datapath.attach(ifindex: hostIndex) }
         }
         return PodNetwork(namespace: ns, address: address, hostDevice: host, hostIfindex: hostIndex, podMAC: podMAC, hostMAC: hostMAC)
+    }
+
+    /// The machine's trust store plus `ca`, for a pod: `ip netns exec` bind-mounts
+    /// /etc/netns/<pod>/ssl over /etc/ssl, so OpenSSL's default CA file
+    /// (/etc/ssl/certs/ca-certificates.crt, which curl, wget, Python and `openssl s_client` read)
+    /// holds the world's CA too, as a machine trusts a real CA, without `-k` or `--cacert`.
+    /// Only the files OpenSSL reads by default are copied: the bundle and openssl.cnf (which
+    /// /usr/lib/ssl/openssl.cnf links to); the per-certificate hash links of /etc/ssl/certs are
+    /// not, so a client that reads only a CA directory sees no CA at all.
+    static func writeTrustStore(into ssl: String, adding ca: String) throws {
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: ssl)
+        try fm.createDirectory(atPath: "\(ssl)/certs", withIntermediateDirectories: true)
+        if fm.fileExists(atPath: "/etc/ssl/openssl.cnf") { try fm.copyItem(atPath: "/etc/ssl/openssl.cnf", toPath: "\(ssl)/openssl.cnf") }
+        var bundle = (try? Data(contentsOf: URL(fileURLWithPath: "/etc/ssl/certs/ca-certificates.crt"))) ?? Data()
+        if let last = bundle.last, last != UInt8(ascii: "\n") { bundle.append(UInt8(ascii: "\n")) }
+        bundle.append(try Data(contentsOf: URL(fileURLWithPath: ca)))
+        try bundle.write(to: URL(fileURLWithPath: "\(ssl)/certs/ca-certificates.crt"), options: .atomic)
     }
 
     /// Re-reads a pod wired by an earlier agent and attaches the (reloaded) datapath to it again.
@@ -101,7 +129,7 @@ public final class NodeNetwork: @unchecked Sendable {
         return PodNetwork(namespace: ns, address: address, hostDevice: host, hostIfindex: hostIndex, podMAC: podMAC, hostMAC: hostMAC)
     }
 
-    /// Removes a pod's namespace, veth, route and resolver file.
+    /// Removes a pod's namespace, veth, route, resolver file and trust store.
     public func deletePod(_ pod: PodNetwork) {
         try? node.ip("route", "delete", "\(pod.address)/32")
         try? pod.namespace.delete()

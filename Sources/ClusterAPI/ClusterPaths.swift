@@ -28,6 +28,9 @@ public struct ClusterPaths: Sendable, Hashable {
     public func hubbleSocket(node: String) -> String { "\(runDirectory)/hubble-\(node).sock" }
     public var relaySocket: String { "\(runDirectory)/hubble-relay.sock" }
     public var controlPlanePIDFile: String { "\(runDirectory)/controlplane.pid" }
+    /// The simulated world's CA certificate, present while a world with HTTPS hosts runs: the
+    /// agent adds it to each new pod's trust store.
+    public var worldCA: String { "\(runDirectory)/world-ca.crt" }
     /// The object store, the agents' endpoint state and every daemon's and container's log.
     public var stateDirectory: String { "\(Self.stateRoot)/\(name)" }
     public var storePath: String { "\(stateDirectory)/store.sqlite" }

@@ -14,7 +14,7 @@ public struct SourceFile: Codable, Sendable {
 /// CLI → control plane.
 public struct APIRequest: Codable, Sendable {
     public enum Op: String, Codable, Sendable {
-        case create, apply, delete, createNamespace, get, status, podNetns, shutdown
+        case create, apply, delete, createNamespace, get, status, podNetns, shutdown, fqdnCache
     }
     public var op: Op
     public var files: [SourceFile] = []
@@ -60,9 +60,35 @@ public struct StoredObject: Codable, Sendable, Hashable {
     public var key: String { "\(kind)/\(namespace)/\(name)" }
 }
 
+/// One name an endpoint resolved through the DNS proxy, with the addresses of one answer (a row
+/// of `porin fqdn cache list`, as `cilium fqdn cache list`).
+public struct FQDNCacheRow: Codable, Sendable, Hashable {
+    public var endpoint: Int
+    /// `namespace/pod` of the endpoint.
+    public var pod: String
+    /// `lookup` (live DNS data) or `connection` (expired, kept for a connection still open).
+    public var source: String
+    public var fqdn: String
+    public var ttl: UInt32
+    /// Seconds since 1970.
+    public var lookupTime: Double
+    public var expirationTime: Double
+    public var ips: [String]
+    public init(endpoint: Int, pod: String, source: String, fqdn: String, ttl: UInt32, lookupTime: Double, expirationTime: Double, ips: [String]) {
+        self.endpoint = endpoint
+        self.pod = pod
+        self.source = source
+        self.fqdn = fqdn
+        self.ttl = ttl
+        self.lookupTime = lookupTime
+        self.expirationTime = expirationTime
+        self.ips = ips
+    }
+}
+
 /// Control plane → agent.
 public struct AgentRequest: Codable, Sendable {
-    public enum Op: String, Codable, Sendable { case sync, state, shutdown, metrics }
+    public enum Op: String, Codable, Sendable { case sync, state, shutdown, metrics, fqdnCache }
     public var op: Op
     /// `sync`: with `full`, the objects are everything there is (the agent drops anything else).
     public var full = false
@@ -76,6 +102,8 @@ public struct AgentResponse: Codable, Sendable {
     public var state: NodeState?
     /// `metrics`: Hubble's metrics in Prometheus' text format.
     public var metrics: String?
+    /// `fqdnCache`: what the node's DNS proxy learnt.
+    public var fqdnCache: [FQDNCacheRow]?
     public init(error: String? = nil, state: NodeState? = nil) {
         self.error = error
         self.state = state

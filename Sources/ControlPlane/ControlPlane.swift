@@ -28,6 +28,9 @@ public final class ControlPlane: @unchecked Sendable {
         public var hubblePort = 4245
         /// Each node's ring buffer of flows (2^n − 1).
         public var flowCapacity = 4095
+        /// The agents' DNS proxy: minimum TTL of learnt names, and its port (0: kernel-chosen).
+        public var fqdnMinTTL: UInt32 = 0
+        public var dnsProxyPort: UInt16 = 0
         public var porin: String
         public init(paths: ClusterPaths, porin: String) {
             self.paths = paths
@@ -146,7 +149,8 @@ public final class ControlPlane: @unchecked Sendable {
         let nodeNS = try NetworkNamespace.create(paths.nodeNetns(node))
         if let spec = worldSpec {
             try? NetworkNamespace(paths.worldNetns).delete()
-            world = try WorldNetwork(name: paths.worldNetns, spec: spec, node: nodeNS, podCIDR: config.podCIDR, porin: config.porin)
+            world = try WorldNetwork(name: paths.worldNetns, spec: spec, node: nodeNS, podCIDR: config.podCIDR, porin: config.porin,
+                                 caCertificatePath: paths.worldCA)
         } else if config.uplink {
             startUplink(nodeNS)
         }
@@ -258,7 +262,8 @@ public final class ControlPlane: @unchecked Sendable {
             lock.unlock()
             let argv = ["/usr/bin/nsenter", "--net=/run/netns/\(paths.nodeNetns(node))", "--", config.porin, "agent",
                         "--cluster", paths.name, "--node", node, "--pod-cidr", config.podCIDR.description,
-                        "--service-cidr", config.serviceCIDR.description, "--hubble-event-buffer-capacity", String(config.flowCapacity)] + (config.flowExport.map { ["--flow-export", $0] } ?? [])
+                        "--service-cidr", config.serviceCIDR.description, "--hubble-event-buffer-capacity", String(config.flowCapacity),
+                        "--tofqdns-min-ttl", String(config.fqdnMinTTL), "--tofqdns-proxy-port", String(config.dnsProxyPort)] + (config.flowExport.map { ["--flow-export", $0] } ?? [])
             do {
                 agentPID = try Spawn.start(argv, log: "\(paths.logDirectory)/agent-\(node).log")
                 agentStarts += 1
@@ -342,6 +347,13 @@ public final class ControlPlane: @unchecked Sendable {
             guard NetworkNamespace.exists(netns) else { return .failure("error: pod \(ns)/\(name) is not running yet") }
             return APIResponse(stdout: netns)
         case .shutdown: return shutdown()
+        case .fqdnCache:
+            // The rows as JSON: `porin fqdn cache list` filters and prints them.
+            guard agentReady, let r = try? UnixSocket.call(agentSocket, AgentRequest(op: .fqdnCache), as: AgentResponse.self, timeout: 10),
+                  let rows = r.fqdnCache, let data = try? JSONEncoder().encode(rows) else {
+                return .failure("error: the agent of \(node) does not answer (porin status says why)")
+            }
+            return APIResponse(stdout: String(decoding: data, as: UTF8.self))
         }
     }
 

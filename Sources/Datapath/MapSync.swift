@@ -3,6 +3,7 @@
 // the next packet already sees the new policy).
 import CLibBPF
 import DatapathABI
+import Glibc
 import PolicyAPI
 import PolicyEngine
 
@@ -42,7 +43,7 @@ public final class DatapathMaps: @unchecked Sendable {
     private var nextEntryID: UInt32 = 1
     public private(set) var entries: [UInt32: WrittenEntry] = [:]
 
-    /// The port of the node's L7 proxy (the DNS proxy): entries with L7 rules redirect to it.
+    /// The port of the node's DNS proxy: entries with DNS rules redirect to it.
     /// 0 while there is no proxy: such entries are plain allows. Set it before the first sync
     /// (entries already written keep the port they were written with).
     public var proxyPort: UInt16 = 0
@@ -148,6 +149,24 @@ public final class DatapathMaps: @unchecked Sendable {
         object.reverseNAT.delete(id)
     }
 
+    /// Addresses (host order) of connections conntrack still holds open, by Cilium's lifetimes:
+    /// TCP 6 hours since its last packet (10 s once closing), anything else 60 s. FQDN expiry
+    /// keeps these (reference §8.5).
+    public func liveConnectionAddresses() -> Set<UInt32> {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nowNs = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        var out = Set<UInt32>()
+        for k in object.conntrack.keys(porin_ct_key.self) {
+            guard let v = object.conntrack.lookup(k, as: porin_ct_value.self) else { continue }
+            let lifetime: UInt64 = k.protocol == 6 ? (v.flags & UInt8(PORIN_CT_CLOSING) != 0 ? 10 : 21600) : 60
+            guard nowNs < v.last_seen_ns &+ lifetime * 1_000_000_000 else { continue }
+            out.insert(UInt32(bigEndian: k.saddr_be))
+            out.insert(UInt32(bigEndian: k.daddr_be))
+        }
+        return out
+    }
+
     static func key(_ k: PolicyKey, endpoint: UInt16, egress: Bool) -> porin_policy_key {
         porin_policy_key(prefixlen: UInt32(PORIN_POLICY_STATIC_PREFIX) + UInt32(k.prefixLength), identity: k.identity,
                          endpoint_id: endpoint, egress: egress ? 1 : 0, protocol: k.proto, dport_be: be16(k.port), pad: 0)
@@ -182,7 +201,8 @@ public final class DatapathMaps: @unchecked Sendable {
             var v = porin_policy_value()
             v.lpm_length = UInt8(w.key.prefixLength)
             v.flags = (w.entry.deny ? UInt8(PORIN_POLICY_DENY) : 0) | (w.entry.redirect != nil ? UInt8(PORIN_POLICY_REDIRECT) : 0)
-            v.proxy_port_be = w.entry.redirect != nil ? proxyPort.bigEndian : 0
+            // Only DNS rules have a proxy; other L7 rules stay plain allows (docs/datapath.md).
+            v.proxy_port_be = w.entry.redirect == .dns ? proxyPort.bigEndian : 0
             v.entry_id = id
             // Trie first, then its exact-key cache (never the other way round).
             guard (try? object.policy.update(k.key, v)) != nil else { continue }  // a full map keeps the old entry; the next sync retries

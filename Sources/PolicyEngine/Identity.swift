@@ -89,6 +89,14 @@ public struct IdentityAllocator: Sendable {
                 nextCluster = p + 1
             }
             id = p
+        } else if let p = preferred, labelsByID[p] == nil, Self.isLocalScope(labels), ReservedIdentity.isLocal(p) {
+            if let i = freeLocal.firstIndex(of: p) {
+                freeLocal.remove(at: i)
+            } else if p >= nextLocal {
+                freeLocal.append(contentsOf: nextLocal..<p)
+                nextLocal = p + 1
+            }
+            id = p
         } else if Self.isLocalScope(labels) {
             if let f = freeLocal.popLast() { id = f } else { id = nextLocal; nextLocal += 1 }
         } else {

@@ -339,9 +339,21 @@ public final class PolicyEngine: @unchecked Sendable {
     /// The ipcache's prefix entries (policy CIDRs and their identities).
     public var cidrPrefixes: [(IPPrefix, NumericIdentity)] { cidrIdentities.map { ($0.key, $0.value.id) }.sorted { $0.0 < $1.0 } }
 
+    /// The texts of the toFQDNs selectors in use (`matchName` or `matchPattern` as written): the
+    /// DNS proxy labels each learnt IP with `fqdn:<text>` for every one whose pattern selects a
+    /// name that resolved to it.
+    public var fqdnSelectors: [String] {
+        var out = Set<String>()
+        for e in selectorCache.entries.values {
+            for r in e.spec.requirements where r.source == LabelSource.fqdn { out.insert(r.key) }
+        }
+        return out.sorted()
+    }
+
     /// Adds a node-local identity for externally learnt labels (e.g. FQDN) — used by the DNS proxy.
-    public func acquireLocalIdentity(_ labels: LabelSet) -> NumericIdentity {
-        let (id, isNew) = allocator.acquire(labels)
+    /// `preferred` (an identity saved before an agent restart) is taken when free.
+    public func acquireLocalIdentity(_ labels: LabelSet, preferred: NumericIdentity? = nil) -> NumericIdentity {
+        let (id, isNew) = allocator.acquire(labels, preferred: preferred)
         if isNew { addIdentity(id, labels) }
         return id
     }

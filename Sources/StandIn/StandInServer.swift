@@ -1,6 +1,8 @@
 // Porin's stand-in server: what a pod whose manifest names only an image runs, so that manifests
 // written for container images still give a working lab. HTTP ports answer `HEAD`/`GET` with
-// `HTTP/1.1 200 OK` and a small HTML page; other TCP ports echo what they receive.
+// `HTTP/1.1 200 OK` and a small HTML page; other TCP ports echo what they receive. The simulated
+// world's hosts also run it, with redirect ports and, for HTTPS, the same answers over TLS.
+import CTLS
 import Foundation
 import Glibc
 
@@ -10,10 +12,13 @@ public struct StandInPort: Hashable, Sendable, CustomStringConvertible {
     public var kind: Kind
     /// For `redirect`: where `301 Moved Permanently` points (the simulated world's hosts).
     public var location: String?
-    public init(port: UInt16, kind: Kind, location: String? = nil) {
+    /// Served over TLS (HTTPS) with the server's one certificate: http and redirect ports only.
+    public var tls: Bool
+    public init(port: UInt16, kind: Kind, location: String? = nil, tls: Bool = false) {
         self.port = port
         self.kind = kind
         self.location = location
+        self.tls = tls
     }
 
     /// A container port is served as HTTP when its name starts with `http` or its number is a
@@ -23,22 +28,28 @@ public struct StandInPort: Hashable, Sendable, CustomStringConvertible {
         return StandInPort(port: UInt16(port), kind: http ? .http : .echo)
     }
 
-    /// Parses `PORT` (echo), `PORT:http`, `PORT:echo` or `PORT:redirect:URL`.
+    /// Parses `PORT` (echo), `PORT:http`, `PORT:echo`, `PORT:redirect:URL`, and the same over
+    /// TLS: `PORT:tls-http`, `PORT:tls-redirect:URL` (there is no `tls-echo`).
     public init?(argument: String) {
         let parts = argument.split(separator: ":", maxSplits: 2).map(String.init)
         guard let p = UInt16(parts.first ?? ""), p > 0 else { return nil }
-        let kind = parts.count >= 2 ? Kind(rawValue: parts[1]) : .echo
-        guard let kind else { return nil }
+        var name = parts.count >= 2 ? parts[1] : Kind.echo.rawValue
+        let tls = name.hasPrefix("tls-")
+        if tls { name.removeFirst(4) }
+        guard let kind = Kind(rawValue: name), !(tls && kind == .echo) else { return nil }
         if kind == .redirect {
             guard parts.count == 3, parts[2].hasPrefix("http://") || parts[2].hasPrefix("https://") else { return nil }
-            self.init(port: p, kind: kind, location: parts[2])
+            self.init(port: p, kind: kind, location: parts[2], tls: tls)
         } else {
             guard parts.count <= 2 else { return nil }
-            self.init(port: p, kind: kind)
+            self.init(port: p, kind: kind, tls: tls)
         }
     }
 
-    public var description: String { location.map { "\(port):\(kind.rawValue):\($0)" } ?? "\(port):\(kind.rawValue)" }
+    public var description: String {
+        let kind = (tls ? "tls-" : "") + self.kind.rawValue
+        return location.map { "\(port):\(kind):\($0)" } ?? "\(port):\(kind)"
+    }
 }
 
 public enum StandInServer {
@@ -53,7 +64,14 @@ public enum StandInServer {
     }
 
     /// Listens on every port (on `address`, or all addresses) and serves until the process ends.
-    public static func run(ports: [StandInPort], hostName: String, address: UInt32 = 0) throws -> Never {
+    /// TLS ports need `tls`.
+    public static func run(ports: [StandInPort], hostName: String, address: UInt32 = 0, tls: StandInTLS? = nil) throws -> Never {
+        if ports.contains(where: \.tls) {
+            guard tls != nil else { throw NSError(domain: "porin.standin", code: 0, userInfo: [NSLocalizedDescriptionKey: "TLS ports need a certificate and key"]) }
+            // SSL_write writes with write(2), which raises SIGPIPE when the client is gone (the
+            // plain ports send with MSG_NOSIGNAL instead); the server must outlive such clients.
+            signal(SIGPIPE, SIG_IGN)
+        }
         var listeners: [(Int32, StandInPort)] = []
         for p in ports {
             let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -70,13 +88,13 @@ public enum StandInServer {
             listeners.append((s, p))
         }
         for (s, p) in listeners.dropLast() {
-            Thread.detachNewThread { acceptLoop(s, p, hostName) }
+            Thread.detachNewThread { acceptLoop(s, p, hostName, tls) }
         }
-        if let (s, p) = listeners.last { acceptLoop(s, p, hostName) }
+        if let (s, p) = listeners.last { acceptLoop(s, p, hostName, tls) }
         while true { pause() }
     }
 
-    static func acceptLoop(_ s: Int32, _ p: StandInPort, _ host: String) -> Never {
+    static func acceptLoop(_ s: Int32, _ p: StandInPort, _ host: String, _ tls: StandInTLS?) -> Never {
         while true {
             let c = accept(s, nil, nil)
             if c < 0 { continue }
@@ -84,7 +102,14 @@ public enum StandInServer {
                 defer { close(c) }
                 switch p.kind {
                 case .echo: echo(c)
-                case .http, .redirect: http(c, host, redirect: p.location)
+                case .http, .redirect:
+                    if p.tls, let tls {
+                        tls.serve(c) { read, write in http(read: read, write: write, host, redirect: p.location) }
+                    } else {
+                        http(read: { recv(c, $0.baseAddress, $0.count, 0) },
+                             write: { b in b.withUnsafeBytes { send(c, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) } == b.count },
+                             host, redirect: p.location)
+                    }
                 }
             }
         }
@@ -104,8 +129,9 @@ public enum StandInServer {
         }
     }
 
-    /// Answers requests on one connection (keep-alive, as curl and browsers expect).
-    static func http(_ c: Int32, _ host: String, redirect: String?) {
+    /// Answers requests on one connection (keep-alive, as curl and browsers expect). `read`
+    /// returns the bytes read (≤ 0: closed or failed); `write` sends all or says it could not.
+    static func http(read: (UnsafeMutableRawBufferPointer) -> Int, write: ([UInt8]) -> Bool, _ host: String, redirect: String?) {
         var pending: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -115,11 +141,10 @@ public enum StandInServer {
                     let head = String(decoding: pending[..<end], as: UTF8.self)
                     pending.removeFirst(end + 4)
                     let response = respond(to: head, host: host, redirect: redirect)
-                    let sent = response.withUnsafeBytes { send(c, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
-                    if sent != response.count || head.lowercased().contains("connection: close") { return }
+                    if !write(response) || head.lowercased().contains("connection: close") { return }
                     break
                 }
-                let n = recv(c, &buf, buf.count, 0)
+                let n = buf.withUnsafeMutableBytes { read($0) }
                 if n <= 0 { return }
                 pending.append(contentsOf: buf[..<n])
             }

@@ -1,6 +1,7 @@
 // The simulated outside world (`porin up --world FILE`): a namespace with hosts on documentation
-// prefixes, each serving what the lab expects of it, a resolver that knows their names, and an
-// uplink from the node. Without internet, this is where `curl api.twitter.com` goes.
+// prefixes, each serving what the lab expects of it (over HTTPS too, with certificates from the
+// world's own CA), a resolver that knows their names, and an uplink from the node. Without
+// internet, this is where `curl api.twitter.com` and `curl https://google.com` go.
 import Foundation
 import Netns
 import PolicyAPI
@@ -10,6 +11,8 @@ public struct WorldSpec: Sendable, Hashable {
         public enum Serve: Sendable, Hashable { case http, echo, redirect(String) }
         public var port: Int
         public var serve: Serve
+        /// HTTPS: http and redirect answers over TLS, with a certificate from the world's CA.
+        public var tls = false
     }
     public struct Host: Sendable, Hashable {
         public var name: String
@@ -53,19 +56,33 @@ public struct WorldSpec: Sendable, Hashable {
             let ports = h.list("ports") { pn, pp -> Port? in
                 guard let q = d.object(pn, pp) else { return nil }
                 defer { q.finish() }
+                let tls = q.bool("tls") ?? false
                 guard let port = q.int("port", in: 1...65535) else {
                     if !q.has("port") { d.error(pn, q.sub("port"), "required field is missing") }
+                    // A refused port's kind fields are not unknown: say only what is wrong.
+                    q.ignore("http", "echo", "redirect")
                     return nil
                 }
                 let kinds = [q.has("http"), q.has("echo"), q.has("redirect")].filter { $0 }.count
-                if kinds != 1 { d.error(pn, pp, "give exactly one of http: true, echo: true or redirect: URL"); return nil }
+                if kinds != 1 {
+                    d.error(pn, pp, "give exactly one of http: true, echo: true or redirect: URL")
+                    q.ignore("http", "echo", "redirect")
+                    return nil
+                }
+                var serve = Port.Serve.echo
                 if let r = q.string("redirect") {
                     guard r.hasPrefix("http://") || r.hasPrefix("https://") else { d.error(q.at("redirect"), q.sub("redirect"), "\"\(r)\" is not an http(s) URL"); return nil }
-                    return Port(port: port, serve: .redirect(r))
+                    serve = .redirect(r)
+                } else if q.bool("http") == true {
+                    serve = .http
+                } else {
+                    _ = q.bool("echo")
                 }
-                if q.bool("http") == true { return Port(port: port, serve: .http) }
-                _ = q.bool("echo")
-                return Port(port: port, serve: .echo)
+                if tls, serve == .echo {
+                    d.error(q.at("tls"), q.sub("tls"), "echo ports are plain TCP; tls: true goes with http: true or redirect: URL")
+                    return nil
+                }
+                return Port(port: port, serve: serve, tls: tls)
             } ?? []
             guard d.diagnostics.count == before, let addr else { return nil }
             return Host(name: name, address: addr, aliases: aliases, ports: ports)
@@ -97,10 +114,18 @@ public final class WorldNetwork: @unchecked Sendable {
     /// The uplink's addresses: the node's end and the world's end.
     public static let nodeUplink = "10.255.255.1", worldUplink = "10.255.255.2"
 
+    /// With HTTPS hosts: the world's certificates (under /etc/netns/<world>/porin-world-tls/).
+    public private(set) var certificates: WorldCertificates?
+    /// Where the CA certificate is published for the cluster's pods to trust (ClusterPaths.worldCA).
+    public let caCertificatePath: String?
+
     /// Builds the world and routes between it and the node's pods (`podCIDR`). `porin` is the
-    /// binary whose `standin` and `dns-server` the world runs.
-    public init(name: String, spec: WorldSpec, node: NetworkNamespace, podCIDR: IPPrefix, porin: String) throws {
+    /// binary whose `standin` and `dns-server` the world runs. With HTTPS hosts, the world's CA
+    /// certificate is copied to `caCertificatePath` (any older one there is removed otherwise).
+    public init(name: String, spec: WorldSpec, node: NetworkNamespace, podCIDR: IPPrefix, porin: String,
+                caCertificatePath: String? = nil) throws {
         self.spec = spec
+        self.caCertificatePath = caCertificatePath
         namespace = try NetworkNamespace.create(name)
         do {
             try createVethPair(outer: "uplink", outerNamespace: node, innerTemp: "wtmp\(getpid() % 10000)", into: namespace, innerName: "eth0")
@@ -113,15 +138,31 @@ public final class WorldNetwork: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: "/etc/netns/\(name)", withIntermediateDirectories: true)
             try spec.dnsRecords.write(toFile: records, atomically: true, encoding: .utf8)
             try start([porin, "dns-server", "--listen", "\(spec.dns):53", "--zone", ".", "--records", records, "--ttl", "300"])
+            if let caCertificatePath { try? FileManager.default.removeItem(atPath: caCertificatePath) }
+            let https = spec.hosts.filter { $0.ports.contains(where: \.tls) }
+            if !https.isEmpty {
+                // Not named after anything in /etc: `ip netns exec` bind-mounts each entry of
+                // /etc/netns/<world>/ over /etc/<entry>, and this one must shadow nothing.
+                let certificates = try WorldCertificates.issue(hosts: https, directory: "/etc/netns/\(name)/porin-world-tls")
+                self.certificates = certificates
+                if let caCertificatePath {
+                    let dir = (caCertificatePath as NSString).deletingLastPathComponent
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                    try FileManager.default.copyItem(atPath: certificates.caCertificate, toPath: caCertificatePath)
+                }
+            }
             for h in spec.hosts where !h.ports.isEmpty {
                 let ports = h.ports.map { p -> String in
-                    switch p.serve {
-                    case .http: "\(p.port):http"
+                    let tls = p.tls ? "tls-" : ""
+                    return switch p.serve {
+                    case .http: "\(p.port):\(tls)http"
                     case .echo: "\(p.port):echo"
-                    case let .redirect(url): "\(p.port):redirect:\(url)"
+                    case let .redirect(url): "\(p.port):\(tls)redirect:\(url)"
                     }
                 }
-                try start([porin, "standin", "--address", h.address.description, "--hostname", h.name] + ports.flatMap { ["--port", $0] })
+                var argv = [porin, "standin", "--address", h.address.description, "--hostname", h.name] + ports.flatMap { ["--port", $0] }
+                if let leaf = certificates?.leaves[h.name] { argv += ["--tls-cert", leaf.certificate, "--tls-key", leaf.key] }
+                try start(argv)
             }
         } catch {
             destroy()
@@ -144,5 +185,7 @@ public final class WorldNetwork: @unchecked Sendable {
         processes = []
         try? namespace.delete()
         try? FileManager.default.removeItem(atPath: "/etc/netns/\(namespace.name)")
+        // Pods made after the world is gone should not trust its CA.
+        if let caCertificatePath { try? FileManager.default.removeItem(atPath: caCertificatePath) }
     }
 }

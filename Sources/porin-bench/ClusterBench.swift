@@ -7,7 +7,7 @@ import Foundation
 
 struct ClusterBench {
     let porin: String
-    let name = "pbench"
+    var name = "pbench"
 
     @discardableResult
     func porinCmd(_ args: [String], stdin: String? = nil) -> (status: Int32, out: String) {

@@ -208,6 +208,10 @@ switch which {
 case "netperf-server": NetPerf.server(host: args[1], port: UInt16(args[2])!)
 case "netperf-rr": print(String(format: "%.1f", NetPerf.rr(host: args[1], port: UInt16(args[2])!, seconds: Double(args[3])!))); exit(0)
 case "netperf-crr": print(String(format: "%.1f", NetPerf.crr(host: args[1], port: UInt16(args[2])!, seconds: Double(args[3])!))); exit(0)
+case "dns-latency":
+    let l = DNSLoad.latency(server: args[1], n: Int(args[2])!)
+    print(String(format: "%.1f %.1f", l.p50, l.p99)); exit(0)
+case "dns-load": print(String(format: "%.0f", DNSLoad.load(server: args[1], seconds: Double(args[2])!, window: Int(args[3])!))); exit(0)
 default: break
 }
 if which == nil || which == "resolve" { benchResolve() }
@@ -219,6 +223,13 @@ if which == nil || which == "flows" { FlowBench.run() }
 if which == nil || which == "observe" {
     let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("porin").path
     if FileManager.default.isExecutableFile(atPath: exe) { ObserveBench.run(porin: exe) } else { print("observe: skipped, \(exe) not built") }
+}
+if which == nil || which == "dnsproxy" {
+    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let exe = dir.appendingPathComponent("porin").path
+    if !FileManager.default.isExecutableFile(atPath: exe) { print("dnsproxy: skipped, \(exe) not built") } else {
+        DNSProxyBench(porin: exe, bench: URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path).main()
+    }
 }
 if which == nil || which == "cluster" || which == "agent-load" {
     let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("porin").path

@@ -78,6 +78,10 @@ struct UpCommand: ParsableCommand {
     var hubbleEventBufferCapacity = 4095
     @Option(help: "Export every flow as a Hubble JSON line to this file (rotated at 10 MiB, 5 backups).")
     var flowExport: String?
+    @Option(name: .customLong("tofqdns-min-ttl"), help: "Seconds a name learnt by the DNS proxy stays at least (0: its DNS TTL), as Cilium's --tofqdns-min-ttl.")
+    var tofqdnsMinTTL: UInt32 = 0
+    @Option(name: .customLong("tofqdns-proxy-port"), help: "The DNS proxy's port in each node (0: one the kernel picks), as Cilium's --tofqdns-proxy-port.")
+    var tofqdnsProxyPort: UInt16 = 0
 
     func validate() throws {
         do { try ClusterPaths.validate(name) } catch { throw ValidationError("--name: \(error)") }
@@ -117,6 +121,7 @@ struct UpCommand: ParsableCommand {
         if isolated { argv.append("--isolated") }
         argv += ["--metrics-port", String(metricsPort), "--hubble-port", String(hubblePort), "--hubble-event-buffer-capacity", String(hubbleEventBufferCapacity)]
         if let flowExport { argv += ["--flow-export", URL(fileURLWithPath: flowExport).standardizedFileURL.path] }
+        argv += ["--tofqdns-min-ttl", String(tofqdnsMinTTL), "--tofqdns-proxy-port", String(tofqdnsProxyPort)]
         var env: [String: String] = [:]
         if ProcessInfo.processInfo.environment["PORIN_BPF_OBJECT"] == nil { env["PORIN_BPF_OBJECT"] = try DatapathObject.locateObject() }
         let pid = try Spawn.start(argv, log: "\(paths.logDirectory)/controlplane.log", environment: env)
@@ -358,6 +363,8 @@ struct ControlPlaneCommand: ParsableCommand {
     @Option var flowExport: String?
     @Option var podCIDR = "10.244.0.0/16"
     @Option var serviceCIDR = "10.96.0.0/12"
+    @Option(name: .customLong("tofqdns-min-ttl")) var tofqdnsMinTTL: UInt32 = 0
+    @Option(name: .customLong("tofqdns-proxy-port")) var tofqdnsProxyPort: UInt16 = 0
 
     func run() throws {
         try ClusterPaths.validate(name)
@@ -368,6 +375,8 @@ struct ControlPlaneCommand: ParsableCommand {
         c.hubblePort = hubblePort
         c.flowCapacity = hubbleEventBufferCapacity
         c.flowExport = flowExport
+        c.fqdnMinTTL = tofqdnsMinTTL
+        c.dnsProxyPort = tofqdnsProxyPort
         guard let p = IPPrefix(podCIDR), let s = IPPrefix(serviceCIDR) else { throw ValidationError("bad CIDR") }
         c.podCIDR = p
         c.serviceCIDR = s
@@ -383,6 +392,8 @@ struct AgentCommand: ParsableCommand {
     @Option var serviceCIDR = "10.96.0.0/12"
     @Option var flowExport: String?
     @Option var hubbleEventBufferCapacity = 4095
+    @Option(name: .customLong("tofqdns-min-ttl")) var tofqdnsMinTTL: UInt32 = 0
+    @Option(name: .customLong("tofqdns-proxy-port")) var tofqdnsProxyPort: UInt16 = 0
 
     func run() throws {
         guard FlowRing.validCapacity(hubbleEventBufferCapacity) else { throw ValidationError("--hubble-event-buffer-capacity \(hubbleEventBufferCapacity): must be 2^n - 1") }
@@ -398,6 +409,8 @@ struct AgentCommand: ParsableCommand {
         c.stateDirectory = paths.nodeStateDirectory(node: node)
         c.flowExportPath = flowExport
         c.flowCapacity = hubbleEventBufferCapacity
+        c.fqdnMinTTL = tofqdnsMinTTL
+        c.dnsProxyPort = tofqdnsProxyPort
         try AgentDaemon.run(config: c, socket: paths.agentSocket(node: node), hubbleSocket: paths.hubbleSocket(node: node))
     }
 }

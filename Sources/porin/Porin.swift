@@ -11,7 +11,7 @@ struct Porin: ParsableCommand {
         subcommands: [
             UpCommand.self, StatusCommand.self, DownCommand.self,
             CreateCommand.self, ApplyCommand.self, DeleteCommand.self, GetCommand.self, ExecCommand.self,
-            ObserveCommand.self, HubbleCommand.self, PolicyCommand.self, MonitorCommand.self, StandInCommand.self, DNSServerCommand.self,
+            ObserveCommand.self, HubbleCommand.self, FQDNCommand.self, PolicyCommand.self, MonitorCommand.self, StandInCommand.self, DNSServerCommand.self,
             ControlPlaneCommand.self, AgentCommand.self,
         ])
 }

@@ -183,6 +183,10 @@ struct porin_lb_conn_value {
 #define PORIN_MARK_TO_PROXY 0x200
 #define PORIN_MARK_TO_PROXY_MASK 0xf00
 #define PORIN_PROXY_ROUTE_TABLE 2005
+/* The DNS proxy's upstream packets carry the identity of the endpoint that asked in the mark's
+ * upper 16 bits (with this magic in 0xf00), so the server's ingress policy sees that endpoint
+ * and not the node, as in Cilium. */
+#define PORIN_MARK_IDENTITY 0xf00
 /* Drop reasons of the redirect to a proxy (Cilium's codes and texts). */
 #define PORIN_DROP_SOCKET_LOOKUP_FAILED 178
 #define PORIN_DROP_SOCKET_ASSIGN_FAILED 179
