@@ -304,7 +304,9 @@ static __always_inline int ct_expired(struct porin_ct_value *v, __u8 protocol, _
 {
 	__u64 life = protocol != IPPROTO_TCP ? CT_LIFETIME_OTHER
 		     : (v->flags & PORIN_CT_CLOSING) ? CT_LIFETIME_CLOSING : CT_LIFETIME_TCP;
-	return now - v->last_seen_ns > life;
+	/* Another CPU may have stamped the entry after `now` was read: that is fresh, not a
+	 * wrapped-around age (which made replies of busy UDP flows look like new connections). */
+	return now > v->last_seen_ns && now - v->last_seen_ns > life;
 }
 
 static __always_inline int ct_lookup(struct packet *p, int *report, __u16 *rev_nat)
@@ -406,7 +408,7 @@ static __always_inline int service_translate(struct __sk_buff *skb, struct packe
 				   .dport_be = p->dport, .protocol = p->protocol };
 	__u64 now = bpf_ktime_get_ns();
 	struct porin_lb_conn_value *conn = bpf_map_lookup_elem(&porin_lb_conns, &ck);
-	if (conn && now - conn->last_seen_ns < (p->protocol == IPPROTO_TCP ? CT_LIFETIME_TCP : CT_LIFETIME_OTHER)) {
+	if (conn && (now <= conn->last_seen_ns || now - conn->last_seen_ns < (p->protocol == IPPROTO_TCP ? CT_LIFETIME_TCP : CT_LIFETIME_OTHER))) {
 		conn->last_seen_ns = now;
 		__u16 id = conn->service_id;
 		if (rewrite(skb, p, 1, conn->addr_be, conn->port_be) < 0)

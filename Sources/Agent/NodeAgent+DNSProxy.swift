@@ -97,9 +97,12 @@ extension NodeAgent {
     }
 
     func learnDNS(_ q: DNSProxyQuery, _ a: DNSAnswer) {
+        directoryLock.lock()
+        let asker = proxyView.endpoints[q.client.ip]?.id
+        directoryLock.unlock()
+        guard let ep = asker else { return }
         lock.lock()
         defer { lock.unlock() }
-        guard let ep = pods.values.first(where: { $0.endpoint.address.v4 == q.client.ip })?.endpoint.id else { return }
         let ttl = max(a.ttl, config.fqdnMinTTL)
         let changed = fqdnCache.learn(endpoint: ep, name: a.query, ips: a.ipv4, ttl: ttl, now: Date().timeIntervalSince1970)
         fqdnDirty = true

@@ -101,6 +101,7 @@ public final class DNSProxyServer: @unchecked Sendable {
     private var nextID: UInt16
     /// Transparent sockets bound to servers' addresses, to answer pods as those servers.
     private var replySockets: [IPv4SocketAddress: Int32] = [:]
+    /// The mark `upstream` carries now (the UDP thread's alone).
     private var currentMark: UInt32 = 0
 
     static let ipTransparent: Int32 = 19  // IP_TRANSPARENT
@@ -274,15 +275,17 @@ public final class DNSProxyServer: @unchecked Sendable {
         guard let (m, q, decision) = check(bytes, client: client, server: server, proto: 17) else { return }
         switch decision {
         case .refuse:
-            report(.request, .dropped, q)
             sendFrom(server, Self.refused(m).encoded(), to: client)
+            report(.request, .dropped, q)
         case let .allow(mark):
-            report(.request, .forwarded, q)
+            defer { report(.request, .forwarded, q) }  // after the query left: off its path
             lock.lock()
             var id = nextID
             while pending[id] != nil { id &+= 1 }
             nextID = id &+ 1
             pending[id] = Pending(query: q, originalID: m.id, sent: Self.now())
+            lock.unlock()
+            // Only this thread sends on `upstream`, so its mark needs no lock.
             if mark != currentMark {
                 var mk = mark
                 setsockopt(upstream, SOL_SOCKET, Self.soMark, &mk, 4)
@@ -295,8 +298,7 @@ public final class DNSProxyServer: @unchecked Sendable {
             let sent = withUnsafePointer(to: &sa) { p in
                 p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(upstream, out, out.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            if sent < 0 { pending[id] = nil }
-            lock.unlock()
+            if sent < 0 { lock.withLock { _ = pending.removeValue(forKey: id) } }
         }
     }
 
@@ -366,10 +368,10 @@ public final class DNSProxyServer: @unchecked Sendable {
         while true {
             usleep(250_000)
             let limit = UInt64(upstreamTimeout * 1e9)
-            let now = Self.now()
             lock.lock()
+            let now = Self.now()
             // An unanswered query gets no answer (as Cilium): the pod's resolver asks again.
-            pending = pending.filter { now - $0.value.sent < limit }
+            pending = pending.filter { $0.value.sent &+ limit > now }
             lock.unlock()
         }
     }

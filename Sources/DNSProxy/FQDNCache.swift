@@ -79,6 +79,7 @@ public struct FQDNCache: Sendable, Codable, Equatable {
             insert(Entry(endpoint: endpoint, name: name, ip: ip, ttl: ttl, lookupTime: now, expires: now + Double(ttl), source: .lookup))
         }
         // Oldest addresses beyond the limit go (never the ones this answer just gave).
+        guard changed else { return false }
         let mine = entries.values.filter { $0.endpoint == endpoint && $0.name == name }
         if mine.count > maxIPsPerName {
             let fresh = Set(ips)

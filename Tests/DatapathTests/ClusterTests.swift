@@ -199,6 +199,8 @@ struct ClusterTests {
         // sees a new flow (issue #4: within 100 ms).
         try checkGRPCClient(c, port: hubblePort)
 
+        try checkDNSProxy(c)
+
         // §7: the exam in tenant-b: the first attempt drops tenant-c's backend, the solution reaches it.
         #expect(try c.run(["apply", "-f", "\(PorinCLI.lab)/default-exam-first-attempt.yaml"]).status == 0)
         r = try c.curl(from: "tenant-b", "backend-service.tenant-c")
@@ -207,6 +209,10 @@ struct ClusterTests {
         #expect(fixed.stdout.contains("configured"), "the same policy, changed: \(fixed)")
         r = try c.curl(from: "tenant-b", "backend-service.tenant-c")
         #expect(r.status == 0 && r.stdout.hasPrefix("HTTP/1.1 200 OK"), "§7 solution: \(r)")
+        // The exam's toFQDNs google.com:443: HTTPS to the world's google.com (LAB.md §7).
+        r = try c.run(["exec", "-n", "tenant-b", "frontend-service", "--", "curl", "-sI", "--max-time", "5", "https://google.com"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("HTTP/1.1 301 Moved Permanently"), "§7 https://google.com: \(r)")
+        #expect(try c.curl(from: "tenant-b", "api.twitter.com").status == 28, "§7 only google.com is opened")
 
         // Deleting the policy restores §3's answers; deleting a namespace removes its pods.
         #expect(try c.run(["delete", "-f", "\(PorinCLI.lab)/tenant-a-default-policy.yaml"]).stdout == "ciliumnetworkpolicy.cilium.io \"default\" deleted\n")
@@ -217,6 +223,84 @@ struct ClusterTests {
         let down = try c.run(["down"])
         #expect(down.status == 0, "\(down)")
         #expect(c.leftovers() == [], "porin down leaves nothing")
+    }
+
+    /// Issue #5 on the lab (LAB.md §5–§7): DNS through the proxy as Hubble shows it, refused
+    /// names, malformed queries, toFQDNs learnt from answers (`extra`), the cache, the filters,
+    /// an agent restart that keeps FQDN-allowed traffic, and HTTPS to google.com under the exam.
+    func checkDNSProxy(_ c: PorinCLI) throws {
+        // §5: the default policy sends tenant-a's DNS to the proxy; the lab's lines, in order.
+        var r = try c.curl(from: "tenant-a", "backend-service.tenant-a")
+        #expect(r.status == 0, "\(r)")
+        // `--namespace`: answers go from kube-dns to the pod, so `--from-pod` would not show them.
+        let dns = try c.run(["observe", "--namespace", "tenant-a", "--last", "400"]).stdout.split(separator: "\n").map(String.init)
+        let coredns = #/ -> kube-system/coredns-[a-z0-9]+-[a-z0-9]+:53 \(ID:\d+\) /#
+        #expect(dns.contains { $0.contains(coredns) && $0.hasSuffix("policy-verdict:L3-L4 EGRESS ALLOWED (UDP)") }, "\(dns)")
+        #expect(dns.contains { $0.contains(coredns) && $0.hasSuffix("to-proxy FORWARDED (UDP)") }, "\(dns)")
+        #expect(dns.contains { $0.contains(coredns) && $0.hasSuffix("dns-request proxy FORWARDED (DNS Query backend-service.tenant-a.svc.cluster.local. A)") }, "\(dns)")
+        #expect(dns.contains { $0.contains(#/ <- kube-system/coredns-\S+:53 \(ID:\d+\) dns-response proxy FORWARDED \(DNS Answer "10\.96\.\d+\.\d+" TTL: 30 \(Proxy backend-service\.tenant-a\.svc\.cluster\.local\. A\)\)$/#) }, "\(dns)")
+        // The world's answer is learnt, so the drop shows the name (LAB.md §5).
+        #expect(try c.curl(from: "tenant-a", "api.twitter.com").status == 28)
+        // `--to-fqdn`, not `--namespace … --fqdn`: hubble pairs either-side flags side by side.
+        let named = try c.run(["observe", "--to-fqdn", "api.twitter.com", "--verdict", "DROPPED", "--last", "50"]).stdout
+        #expect(named.contains(#/<> api\.twitter\.com:80 \(world\) Policy denied DROPPED \(TCP Flags: SYN\)/#), "\(named)")
+        let l7 = try c.run(["observe", "--namespace", "tenant-a", "--protocol", "dns", "--type", "l7", "--last", "20"]).stdout.split(separator: "\n")
+        #expect(!l7.isEmpty && l7.allSatisfy { $0.contains(" dns-request proxy ") || $0.contains(" dns-response proxy ") }, "\(l7)")
+
+        // §6: `extra` opens api.twitter.com:80 by name; everything else stays dropped.
+        #expect(try c.run(["apply", "-f", "\(PorinCLI.lab)/tenant-a-extra-policy.yaml"]).stdout == "ciliumnetworkpolicy.cilium.io/extra created\n")
+        r = try c.curl(from: "tenant-a", "api.twitter.com")
+        #expect(r.status == 0 && r.stdout.hasPrefix("HTTP/1.1 301 Moved Permanently"), "§6 api.twitter.com: \(r)")
+        for t in ["www.google.com", "backend-service.tenant-b", "backend-service.tenant-c"] {
+            #expect(try c.curl(from: "tenant-a", t).status == 28, "§6 \(t) stays dropped")
+        }
+        #expect(try c.curl(from: "tenant-a", "backend-service.tenant-a").status == 0)
+        let denied = try c.run(["observe", "--namespace", "tenant-a", "--verdict", "DROPPED", "--last", "60"]).stdout
+        #expect(denied.contains("<> www.google.com:80 (world) policy-verdict:none EGRESS DENIED (TCP Flags: SYN)"), "\(denied)")
+        let allowedByName = try c.run(["observe", "--to-fqdn", "api.twitter.com", "--last", "30"]).stdout
+        #expect(allowedByName.contains(#/-> api\.twitter\.com:80 \(ID:1677\d+\) policy-verdict:L3-L4 EGRESS ALLOWED \(TCP Flags: SYN\)/#), "\(allowedByName)")
+        let cache = try c.run(["fqdn", "cache", "list"]).stdout
+        #expect(cache.hasPrefix("Endpoint   Source   FQDN"), "\(cache)")
+        #expect(cache.contains(#/\n\d+ +lookup +api\.twitter\.com\. +300 +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z +192\.0\.2\.10 /#), "\(cache)")
+        #expect(try c.run(["fqdn", "cache", "list", "--matchpattern", "*.twitter.com", "-o", "json"]).stdout.contains(#""fqdn" : "api.twitter.com.""#))
+        #expect(try c.run(["fqdn", "cache", "list", "-o", "yaml"]).status != 0, "a bad -o is refused")
+
+        // A restart of the agent keeps the learnt identity in force: the connection needs no
+        // DNS (the proxy is away while the agent restarts) and is allowed throughout.
+        let agents = c.leftovers().filter { $0.contains(" agent ") }
+        try #require(agents.count == 1)
+        kill(Int32(agents[0].dropFirst("process ".count).prefix { $0 != ":" })!, SIGKILL)
+        for _ in 0..<3 {
+            r = try c.run(["exec", "-n", "tenant-a", "frontend-service", "--", "curl", "-sI", "--max-time", "2", "--resolve", "api.twitter.com:80:192.0.2.10", "http://api.twitter.com"])
+            #expect(r.status == 0 && r.stdout.hasPrefix("HTTP/1.1 301"), "FQDN-allowed across the restart: \(r)")
+        }
+        #expect(try c.run(["status", "--wait", "--wait-duration", "30"]).status == 0)
+        #expect(try c.run(["fqdn", "cache", "list", "--matchname", "api.twitter.com"]).stdout.contains("api.twitter.com."), "the cache survived")
+        r = try c.curlUntilUp(from: "tenant-a", "api.twitter.com")
+        #expect(r.status == 0 && r.stdout.hasPrefix("HTTP/1.1 301"), "and DNS works again: \(r)")
+
+        // DNS rules decide: tenant-c's frontend may only ask for cluster names; others are REFUSED.
+        let narrow = """
+            {apiVersion: cilium.io/v2, kind: CiliumNetworkPolicy, metadata: {name: dns-narrow, namespace: tenant-c},
+             spec: {endpointSelector: {matchLabels: {app: frontend-service}}, egress: [{toEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": kube-system, k8s-app: kube-dns}}],
+             toPorts: [{ports: [{port: "53", protocol: ANY}], rules: {dns: [{matchPattern: "*.*.svc.cluster.local"}]}}]}]}}
+            """
+        #expect(try c.run(["apply", "-f", "-"], stdin: narrow).status == 0)
+        let refused = try c.run(["exec", "-n", "tenant-c", "frontend-service", "--", "dig", "+tries=1", "+time=2", "api.twitter.com"]).stdout
+        #expect(refused.contains("status: REFUSED"), "\(refused)")
+        let allowedName = try c.run(["exec", "-n", "tenant-c", "frontend-service", "--", "dig", "+short", "+tries=1", "+time=2", "backend-service.tenant-c.svc.cluster.local"]).stdout
+        #expect(allowedName.trimmingCharacters(in: .whitespacesAndNewlines).wholeMatch(of: #/10\.96\.\d+\.\d+/#) != nil, "\(allowedName)")
+        let overTCP = try c.run(["exec", "-n", "tenant-c", "frontend-service", "--", "dig", "+tcp", "+tries=1", "+time=2", "api.twitter.com"]).stdout
+        #expect(overTCP.contains("status: REFUSED"), "TCP queries are checked too: \(overTCP)")
+        let refusedFlow = try c.run(["observe", "--from-pod", "tenant-c/frontend-service", "--type", "l7", "--verdict", "DROPPED", "--last", "5"]).stdout
+        #expect(refusedFlow.contains("dns-request proxy DROPPED (DNS Query api.twitter.com. A)"), "\(refusedFlow)")
+        // Malformed queries are dropped (and shown), never answered; the proxy carries on.
+        let garbage = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)\ns.sendto(bytes([0x12, 0x34, 1, 0, 0, 9]), ('10.96.0.10', 53))\ntry:\n    s.recv(512); print('answered')\nexcept OSError:\n    print('no answer')\n"
+        #expect(try c.run(["exec", "-n", "tenant-c", "frontend-service", "--", "python3", "-c", garbage]).stdout == "no answer\n")
+        #expect(try c.run(["observe", "--from-pod", "tenant-c/frontend-service", "--type", "l7", "--last", "1"]).stdout.hasSuffix("dns-request proxy DROPPED (DNS Query  )\n"))
+        #expect(try c.run(["exec", "-n", "tenant-c", "frontend-service", "--", "dig", "+short", "+tries=1", "+time=2", "backend-service.tenant-c.svc.cluster.local"]).stdout.contains("10.96."))
+        #expect(try c.run(["delete", "cnp", "-n", "tenant-c", "dns-narrow"]).status == 0)
+        #expect(try c.run(["delete", "-f", "\(PorinCLI.lab)/tenant-a-extra-policy.yaml"]).status == 0)
     }
 
     func checkGRPCClient(_ c: PorinCLI, port: Int) throws {
