@@ -35,10 +35,13 @@ struct ProxyView: Sendable {
     }
 }
 
-/// A learnt address's identity and the `fqdn:` label texts it was made for.
+/// A learnt address's identity and what it was made for: the `fqdn:` label texts, and the
+/// `cidr:` labels of policy prefixes that cover the address (as Cilium adds them, so `toCIDR`
+/// rules still select it).
 struct FQDNIdentity: Codable, Equatable, Sendable {
     var id: UInt32
     var selectors: [String]
+    var cidrs: [String]
 }
 
 extension NodeAgent {
@@ -119,25 +122,33 @@ extension NodeAgent {
     }
 
     /// Gives every learnt address outside the cluster the identity of its `fqdn:` labels (one
-    /// per toFQDNs selector that selects one of its names, plus `reserved:world`), reusing the
-    /// numbers saved before a restart. Call with `lock` held; `syncAll` writes the result.
+    /// per toFQDNs selector that selects one of its names), the `cidr:` labels of policy
+    /// prefixes covering it and `reserved:world`, reusing the numbers saved before a restart.
+    /// Call with `lock` held; `syncAll` writes the result.
     func refreshFQDNIdentities() throws {
         let selectors = engine.fqdnSelectors.map(FQDNSelectorMatcher.init)
-        var desired: [UInt32: [String]] = [:]
+        var desired: [UInt32: (selectors: [String], cidrs: [String])] = [:]
         if !selectors.isEmpty {
+            let prefixes = engine.cidrPrefixes.map(\.0)
             for (ip, names) in fqdnCache.addresses where !isClusterAddress(ip) {
                 let texts = selectors.filter { s in names.contains { s.pattern.matches($0) } }.map(\.text)
-                if !texts.isEmpty { desired[ip] = texts }
+                let a = IPAddress(v4: ip)
+                if !texts.isEmpty { desired[ip] = (texts, prefixes.filter { $0.contains(a) }.map(\.description)) }
             }
         }
-        guard desired != fqdnIdentities.mapValues(\.selectors) else { return }
+        func same(_ ip: UInt32) -> Bool {
+            guard let d = desired[ip], let f = fqdnIdentities[ip] else { return false }
+            return d.selectors == f.selectors && d.cidrs == f.cidrs
+        }
+        guard desired.count != fqdnIdentities.count || !desired.keys.allSatisfy(same) else { return }
         engine.batch {
-            for (ip, texts) in desired where fqdnIdentities[ip]?.selectors != texts {
-                let labels = LabelSet(texts.map { Label(LabelSource.fqdn, $0) } + [.reserved("world")])
+            for (ip, want) in desired where !same(ip) {
+                let labels = LabelSet(want.selectors.map { Label(LabelSource.fqdn, $0) } + want.cidrs.map { Label(LabelSource.cidr, $0) }
+                    + [.reserved("world")])
                 // The new identity first, then the old one goes: the address is never without one.
                 let id = engine.acquireLocalIdentity(labels, preferred: savedFQDNIdentities[ip])
                 if let old = fqdnIdentities[ip] { engine.releaseLocalIdentity(old.id) }
-                fqdnIdentities[ip] = FQDNIdentity(id: id, selectors: texts)
+                fqdnIdentities[ip] = FQDNIdentity(id: id, selectors: want.selectors, cidrs: want.cidrs)
             }
             for (ip, old) in fqdnIdentities where desired[ip] == nil {
                 engine.releaseLocalIdentity(old.id)
