@@ -126,4 +126,22 @@ struct ProxyRedirectTests {
         let gone = try query(c, from: "client", "udp", dns, 53, script: "\(dir)/client.py")
         #expect(gone.hasPrefix("error"), "\(gone)")
     }
+
+    @Test("conntrack's live addresses (what FQDN expiry spares): a peer of a recent connection is live, an unused address is not")
+    func liveConnections() throws {
+        try #require(getuid() == 0, "datapath tests need root (network namespaces and BPF)")
+        let c = try TestCluster()
+        defer { c.tearDown() }
+        let client = try c.addPod("client", labels: ["app": "client"], octet: 31)
+        let server = try c.addPod("server", labels: ["app": "server"], octet: 32)
+        let idle = try c.addPod("idle", labels: ["app": "idle"], octet: 33)
+        #expect(!c.maps.liveConnectionAddresses().contains(server.v4), "nothing has talked yet")
+        try c.serveHTTP(in: "server", port: 8080)
+        let r = c.curl(from: "client", to: "server", port: 8080)
+        try #require(r.exit == 0, "\(r)")
+        // The connection closed a moment ago: live for conntrack's closing lifetime (10 s).
+        let live = c.maps.liveConnectionAddresses()
+        #expect(live.contains(server.v4) && live.contains(client.v4), "\(live)")
+        #expect(!live.contains(idle.v4))
+    }
 }
