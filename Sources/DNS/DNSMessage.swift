@@ -50,8 +50,29 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         self.labels = labels
     }
 
-    /// The name with a trailing dot, as Hubble and dig print it (`api.twitter.com.`).
-    public var description: String { labels.isEmpty ? "." : labels.joined(separator: ".") + "." }
+    /// The name with a trailing dot, as Hubble and dig print it (`api.twitter.com.`). A dot or
+    /// backslash inside a label is escaped (`\.`, `\\`) and other unprintable bytes written as
+    /// `\DDD`, as in RFC 1035's presentation format and Cilium's DNS library: the one-label name
+    /// "api.twitter.com" must never read as the three-label name a policy names.
+    public var description: String {
+        guard !labels.isEmpty else { return "." }
+        var out = ""
+        for l in labels {
+            if l.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F && $0 != 0x2E && $0 != 0x5C }) {
+                out += l
+            } else {
+                for c in l.unicodeScalars {
+                    switch c.value {
+                    case 0x2E, 0x5C: out += "\\" + String(c)
+                    case 0...0x20, 0x7F: out += "\\" + String(repeating: "0", count: c.value < 10 ? 2 : c.value < 100 ? 1 : 0) + String(c.value)
+                    default: out.unicodeScalars.append(c)
+                    }
+                }
+            }
+            out += "."
+        }
+        return out
+    }
 
     public var lowercased: DNSName { DNSName(labels: labels.map { $0.lowercased() }) }
 

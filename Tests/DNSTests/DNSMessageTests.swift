@@ -48,6 +48,17 @@ struct DNSMessageTests {
         #expect(DNSType.name(28) == "AAAA" && DNSType.name(99) == "TYPE99")
     }
 
+    @Test("a dot, backslash or unprintable byte inside a label is escaped, so one label never reads as several (found by fuzzing the proxy)")
+    func escapedLabels() throws {
+        #expect(DNSName(labels: ["api.twitter.com"]).description == "api\\.twitter\\.com.")
+        #expect(DNSName(labels: ["a\\b", "c d", "x\u{7F}"]).description == "a\\\\b.c\\032d.x\\127.")
+        // Through the wire: the proxy's policy check sees the escaped name.
+        var q = DNSMessage(id: 1, questions: [DNSQuestion(name: DNSName(labels: ["tt."]), type: DNSType.a)])
+        q = try DNSMessage(parsing: q.encoded())
+        #expect(q.questions[0].name.description == "tt\\..")
+        #expect(q.questions[0].name != (try DNSName("tt")))
+    }
+
     @Test("every truncation of a valid response is rejected, never crashes")
     func truncations() throws {
         let r = try query("backend-service.tenant-a.svc.cluster.local").response(answers: [
