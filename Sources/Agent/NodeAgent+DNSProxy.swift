@@ -266,10 +266,10 @@ extension FlowBuilder {
             dns.rrtypes = a.rrtypes
             var answer: [String] = []
             if a.rcode != 0 {
-                answer.append("RCode: \(Self.rcodeNames[a.rcode] ?? String(a.rcode))")
+                answer.append("RCode: \(Self.rcodeNames[a.rcode] ?? "Unknown")")
             } else {
-                if !a.ips.isEmpty { answer.append("\"\(a.ips.joined(separator: ","))\"") }
-                if !a.cnames.isEmpty { answer.append("CNAMEs: \"\(a.cnames.joined(separator: ","))\"") }
+                if !a.ips.isEmpty { answer.append(GoSyntax.quote(a.ips.joined(separator: ","))) }
+                if !a.cnames.isEmpty { answer.append("CNAMEs: " + GoSyntax.quote(a.cnames.joined(separator: ","))) }
             }
             f.summary = "DNS Answer \(answer.joined(separator: " ")) TTL: \(a.ttl) (Proxy \(e.query.name) \(qtypes))"
         } else {

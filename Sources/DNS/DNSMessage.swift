@@ -50,28 +50,31 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         self.labels = labels
     }
 
-    /// The name with a trailing dot, as Hubble and dig print it (`api.twitter.com.`). A dot or
-    /// backslash inside a label is escaped (`\.`, `\\`) and other unprintable bytes written as
-    /// `\DDD`, as in RFC 1035's presentation format and Cilium's DNS library: the one-label name
-    /// "api.twitter.com" must never read as the three-label name a policy names.
+    /// The name with a trailing dot, as Hubble and dig print it (`api.twitter.com.`), in the
+    /// presentation form of Cilium's DNS library (miekg/dns): `. space ' @ ; ( ) " \` inside a
+    /// label are escaped with a backslash, other bytes outside printable ASCII written `\DDD`.
+    /// So the one-label name "api.twitter.com" never reads as the name a policy allows.
     public var description: String {
         guard !labels.isEmpty else { return "." }
-        var out = ""
+        var out: [UInt8] = []
         for l in labels {
-            if l.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F && $0 != 0x2E && $0 != 0x5C }) {
-                out += l
-            } else {
-                for c in l.unicodeScalars {
-                    switch c.value {
-                    case 0x2E, 0x5C: out += "\\" + String(c)
-                    case 0...0x20, 0x7F: out += "\\" + String(repeating: "0", count: c.value < 10 ? 2 : c.value < 100 ? 1 : 0) + String(c.value)
-                    default: out.unicodeScalars.append(c)
-                    }
+            for b in l.utf8 {
+                switch b {
+                case 0x2E, 0x20, 0x27, 0x40, 0x3B, 0x28, 0x29, 0x22, 0x5C:
+                    out.append(0x5C)
+                    out.append(b)
+                case 0x21...0x7E:
+                    out.append(b)
+                default:
+                    out.append(0x5C)
+                    out.append(0x30 + b / 100)
+                    out.append(0x30 + b / 10 % 10)
+                    out.append(0x30 + b % 10)
                 }
             }
-            out += "."
+            out.append(0x2E)
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     public var lowercased: DNSName { DNSName(labels: labels.map { $0.lowercased() }) }

@@ -21,12 +21,12 @@ public struct DNSAnswer: Sendable, Hashable {
     public init(_ m: DNSMessage) {
         let q = m.questions.first
         query = q.map { $0.name.lowercased.description } ?? ""
-        qtypes = m.questions.map { DNSType.name($0.type) }
+        qtypes = m.questions.map { Self.typeName($0.type) }
         rcode = m.rcode
         var v4: [UInt32] = [], ips: [String] = [], cnames: [String] = [], rr: [String] = []
         var ttl = UInt32.max
         for a in m.answers {
-            rr.append(DNSType.name(a.type))
+            rr.append(Self.typeName(a.type))
             switch a.data {
             case let .a(v):
                 v4.append(v)
@@ -36,7 +36,7 @@ public struct DNSAnswer: Sendable, Hashable {
                 ips.append(Self.ipv6Text(b))
                 ttl = min(ttl, a.ttl)
             case let .cname(n):
-                cnames.append(n.lowercased.description)
+                cnames.append(n.description)  // as written: Cilium appends the target unchanged
                 ttl = min(ttl, a.ttl)
             default: break
             }
@@ -46,6 +46,16 @@ public struct DNSAnswer: Sendable, Hashable {
         self.cnames = cnames
         self.ttl = ttl
         rrtypes = rr
+    }
+
+    /// A record type as Hubble names it (gopacket's `DNSType.String()`): `Unknown` for the
+    /// types it has no name for, ANY included.
+    public static func typeName(_ t: UInt16) -> String {
+        let names: [UInt16: String] = [
+            1: "A", 2: "NS", 3: "MD", 4: "MF", 5: "CNAME", 6: "SOA", 7: "MB", 8: "MG", 9: "MR", 10: "NULL", 11: "WKS", 12: "PTR",
+            13: "HINFO", 14: "MINFO", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV", 41: "OPT", 256: "URI",
+        ]
+        return names[t] ?? "Unknown"
     }
 
     static func dotted(_ v: UInt32) -> String { "\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)" }

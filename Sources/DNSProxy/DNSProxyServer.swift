@@ -197,28 +197,14 @@ public final class DNSProxyServer: @unchecked Sendable {
     // MARK: UDP
 
     private func udpLoop() -> Never {
-        var buf = [UInt8](repeating: 0, count: 65536)
-        var control = [UInt8](repeating: 0, count: 128)
+        let batch = DatagramBatch()
         while true {
-            var peer = sockaddr_in()
-            var origDst: IPv4SocketAddress?
-            let n = buf.withUnsafeMutableBytes { b in
-                control.withUnsafeMutableBytes { c in
-                    withUnsafeMutablePointer(to: &peer) { pp -> Int in
-                        var iov = iovec(iov_base: b.baseAddress, iov_len: b.count)
-                        return withUnsafeMutablePointer(to: &iov) { iovp -> Int in
-                            var m = msghdr(msg_name: UnsafeMutableRawPointer(pp), msg_namelen: socklen_t(MemoryLayout<sockaddr_in>.size),
-                                           msg_iov: iovp, msg_iovlen: 1, msg_control: c.baseAddress, msg_controllen: c.count, msg_flags: 0)
-                            let n = recvmsg(udp, &m, 0)
-                            if n >= 0 { origDst = Self.originalDestination(c, length: Int(m.msg_controllen)) }
-                            return n
-                        }
-                    }
-                }
+            for i in 0..<batch.receive(udp, withControl: true) {
+                let (control, length) = batch.control(i)
+                // Only what the datapath's redirect delivered has an original destination.
+                guard let origDst = Self.originalDestination(control, length: length) else { continue }
+                handleUDPQuery(batch.bytes(i), client: IPv4SocketAddress(batch.peer(i)), server: origDst)
             }
-            guard n >= 0 else { continue }
-            guard let origDst else { continue }  // not delivered by the datapath's redirect
-            handleUDPQuery(Array(buf[0..<n]), client: IPv4SocketAddress(peer), server: origDst)
         }
     }
 
@@ -251,7 +237,7 @@ public final class DNSProxyServer: @unchecked Sendable {
             return nil
         }
         q.name = m.questions.first.map { $0.name.lowercased.description } ?? ""
-        q.qtypes = m.questions.map { DNSType.name($0.type) }
+        q.qtypes = m.questions.map { DNSAnswer.typeName($0.type) }
         guard !m.isResponse, m.questions.count == 1 else {
             report(.request, .dropped, q, error: m.isResponse ? "a response sent as a query" : "a query with \(m.questions.count) questions")
             return nil
@@ -303,28 +289,29 @@ public final class DNSProxyServer: @unchecked Sendable {
     }
 
     private func upstreamLoop() -> Never {
-        var buf = [UInt8](repeating: 0, count: 65536)
+        let batch = DatagramBatch()
         while true {
-            var peer = sockaddr_in()
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let n = withUnsafeMutablePointer(to: &peer) { p in
-                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(upstream, &buf, buf.count, 0, $0, &len) }
+            for i in 0..<batch.receive(upstream, withControl: false) {
+                handleUpstreamAnswer(batch.bytes(i), from: IPv4SocketAddress(batch.peer(i)))
             }
-            guard n >= 2 else { continue }
-            let id = UInt16(buf[0]) << 8 | UInt16(buf[1])
-            lock.lock()
-            let p = pending[id]
-            // Only the server that was asked may answer (no spoofed answers from elsewhere).
-            if let p, p.query.server == IPv4SocketAddress(peer) { pending[id] = nil }
-            lock.unlock()
-            guard let p, p.query.server == IPv4SocketAddress(peer) else { continue }
-            var bytes = Array(buf[0..<n])
-            guard let answer = answerChecked(bytes, p.query) else { continue }
-            bytes[0] = UInt8(p.originalID >> 8)
-            bytes[1] = UInt8(p.originalID & 0xFF)
-            sendFrom(p.query.server, bytes, to: p.query.client)
-            report(.response, .forwarded, p.query, answer: answer, latency: Self.now() - p.sent)
         }
+    }
+
+    private func handleUpstreamAnswer(_ received: [UInt8], from server: IPv4SocketAddress) {
+        guard received.count >= 2 else { return }
+        let id = UInt16(received[0]) << 8 | UInt16(received[1])
+        lock.lock()
+        let p = pending[id]
+        // Only the server that was asked may answer (no spoofed answers from elsewhere).
+        if let p, p.query.server == server { pending[id] = nil }
+        lock.unlock()
+        guard let p, p.query.server == server else { return }
+        var bytes = received
+        guard let answer = answerChecked(bytes, p.query) else { return }
+        bytes[0] = UInt8(p.originalID >> 8)
+        bytes[1] = UInt8(p.originalID & 0xFF)
+        sendFrom(p.query.server, bytes, to: p.query.client)
+        report(.response, .forwarded, p.query, answer: answer, latency: Self.now() - p.sent)
     }
 
     /// Parses an upstream answer and lets the caller learn from it; nil (dropped, reported) when

@@ -520,9 +520,9 @@ extension FlowFilter {
 }
 
 /// Go's syntax of numbers, durations, times and quoted strings, as hubble's messages show them.
-enum GoSyntax {
+public enum GoSyntax {
     /// Go's `%q` of a string (the common cases: quotes, backslashes, control characters).
-    static func quote(_ s: String) -> String {
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

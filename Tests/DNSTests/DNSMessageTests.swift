@@ -51,7 +51,7 @@ struct DNSMessageTests {
     @Test("a dot, backslash or unprintable byte inside a label is escaped, so one label never reads as several (found by fuzzing the proxy)")
     func escapedLabels() throws {
         #expect(DNSName(labels: ["api.twitter.com"]).description == "api\\.twitter\\.com.")
-        #expect(DNSName(labels: ["a\\b", "c d", "x\u{7F}"]).description == "a\\\\b.c\\032d.x\\127.")
+        #expect(DNSName(labels: ["a\\b", "c d", "x\u{7F}", "\"q\"", "é"]).description == "a\\\\b.c\\ d.x\\127.\\\"q\\\".\\195\\169.")
         // Through the wire: the proxy's policy check sees the escaped name.
         var q = DNSMessage(id: 1, questions: [DNSQuestion(name: DNSName(labels: ["tt."]), type: DNSType.a)])
         q = try DNSMessage(parsing: q.encoded())

@@ -1,0 +1,15 @@
+// recvmmsg(2) behind a declaration Swift can see (see include/socket_shim.h).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/socket.h>
+#include "socket_shim.h"
+
+int porin_recv_batch(int fd, struct msghdr *msgs, unsigned int *lens, unsigned int n) {
+    struct mmsghdr m[64];
+    if (n > 64) n = 64;
+    for (unsigned int i = 0; i < n; i++) { m[i].msg_hdr = msgs[i]; m[i].msg_len = 0; }
+    int r = recvmmsg(fd, m, n, MSG_WAITFORONE, 0);
+    if (r < 0) return -errno;
+    for (int i = 0; i < r; i++) { msgs[i] = m[i].msg_hdr; lens[i] = m[i].msg_len; }
+    return r;
+}
