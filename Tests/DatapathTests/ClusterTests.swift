@@ -292,6 +292,8 @@ struct ClusterTests {
         #expect(allowedName.trimmingCharacters(in: .whitespacesAndNewlines).wholeMatch(of: #/10\.96\.\d+\.\d+/#) != nil, "\(allowedName)")
         let overTCP = try c.run(["exec", "-n", "tenant-c", "frontend-service", "--", "dig", "+tcp", "+tries=1", "+time=2", "api.twitter.com"]).stdout
         #expect(overTCP.contains("status: REFUSED"), "TCP queries are checked too: \(overTCP)")
+        let allowedTCP = try c.run(["exec", "-n", "tenant-c", "frontend-service", "--", "dig", "+tcp", "+short", "+tries=1", "+time=2", "backend-service.tenant-c.svc.cluster.local"]).stdout
+        #expect(allowedTCP.contains("10.96."), "and forwarded over TCP to kube-dns: \(allowedTCP)")
         let refusedFlow = try c.run(["observe", "--from-pod", "tenant-c/frontend-service", "--type", "l7", "--verdict", "DROPPED", "--last", "5"]).stdout
         #expect(refusedFlow.contains("dns-request proxy DROPPED (DNS Query api.twitter.com. A)"), "\(refusedFlow)")
         // Malformed queries are dropped (and shown), never answered; the proxy carries on.
