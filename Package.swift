@@ -79,8 +79,7 @@ let package = Package(
         .target(name: "World", dependencies: ["Netns", "PolicyAPI"]),
         .target(name: "Datapath", dependencies: ["CLibBPF", "DatapathABI", "PolicyEngine", "PolicyAPI"]),
         // The node agent's parts: pod networking, address allocation.
-        .target(name: "CSocketShim"),
-        .target(name: "DNSProxy", dependencies: ["CSocketShim", "DNS", "Hubble", "PolicyAPI", "PolicyEngine"]),
+        .target(name: "DNSProxy", dependencies: ["CProcessShim", "DNS", "Hubble", "PolicyAPI", "PolicyEngine"]),
         .testTarget(name: "DNSProxyTests", dependencies: ["DNSProxy", "DNS", "Hubble", "PolicyAPI", "PolicyEngine"]),
         .target(name: "Agent", dependencies: ["ClusterAPI", "Datapath", "DatapathABI", "DNS", "DNSProxy", "Hubble", "HubbleAPI", "Netns", "PolicyAPI", "PolicyEngine", "StandIn"]),
         // Policy test files: workloads + policies + queries evaluated by the engine, offline.

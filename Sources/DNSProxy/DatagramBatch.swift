@@ -1,6 +1,6 @@
 // Receiving many UDP datagrams per system call (`recvmmsg`): under load the proxy's threads
 // take every query or answer already queued at one wake-up instead of one each.
-import CSocketShim
+import CProcessShim
 import Glibc
 
 final class DatagramBatch {
