@@ -1,13 +1,17 @@
 # Porin's entry points. `make test` is the README's test command and what .ci/run runs.
 SWIFT ?= swift
 
-.PHONY: build release test bench lab lab-down clean bpf
+.PHONY: build release test bench lab lab-down clean bpf deps
 
 BPF_CLANG ?= clang
 BPF_CFLAGS = -O2 -g -target bpf -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
 
 build: bpf
 	$(SWIFT) build
+
+# The Debian packages the build, lab and tests need (installed when missing, as root).
+deps:
+	scripts/install-deps.sh
 
 # The eBPF datapath, compiled with the toolchain's clang; the agent finds it in .build/bpf/.
 bpf: .build/bpf/lxc.o
@@ -21,7 +25,7 @@ release:
 	$(SWIFT) build -c release --product porin-bench
 
 # Unit tests (no root needed) and the lab's policy test files through the real CLI.
-test: bpf
+test: deps bpf
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	.build/debug/porin policy test examples/lab/*.test.yaml examples/policy-tests/*.test.yaml
@@ -29,7 +33,7 @@ test: bpf
 # The lab (LAB.md): a cluster named `lab` with the simulated world, tenants a, b and c, and
 # frontend-service/backend-service in each. Safe to run again: objects are applied, not re-created.
 PORIN = .build/release/porin
-lab: bpf
+lab: deps bpf
 	$(SWIFT) build -c release --product porin
 	$(PORIN) status --cluster lab >/dev/null 2>&1 || $(PORIN) up --name lab --world examples/lab/world.yaml
 	$(PORIN) apply --cluster lab -f examples/lab/tenants.yaml
