@@ -363,12 +363,6 @@ public final class DNSProxyServer: @unchecked Sendable {
         }
     }
 
-    /// Queries waiting for their upstream answer.
-    public var pendingCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return pending.count
-    }
 
     // MARK: TCP
 
@@ -395,15 +389,15 @@ public final class DNSProxyServer: @unchecked Sendable {
     /// One pod connection: each length-prefixed query is decided and answered in turn over one
     /// upstream connection to the same server.
     private func serveTCP(_ c: Int32, client: IPv4SocketAddress, server: IPv4SocketAddress) {
-        Self.setTimeout(c, upstreamTimeout * 2)
+        Self.setSendTimeout(c, upstreamTimeout)
         var up: Int32 = -1
         defer { if up >= 0 { close(up) } }
-        while let bytes = Self.readMessage(c) {
+        while let bytes = DNSStream.readMessage(c, timeout: upstreamTimeout * 2) {
             guard let (m, q, decision) = check(bytes, client: client, server: server, proto: 6) else { return }
             switch decision {
             case .refuse:
                 report(.request, .dropped, q)
-                guard Self.writeMessage(c, Self.refused(m).encoded()) else { return }
+                guard DNSStream.writeMessage(c, Self.refused(m).encoded()) else { return }
             case let .allow(mark):
                 report(.request, .forwarded, q)
                 let start = Self.now()
@@ -411,7 +405,7 @@ public final class DNSProxyServer: @unchecked Sendable {
                     up = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
                     var mk = mark
                     setsockopt(up, SOL_SOCKET, Self.soMark, &mk, 4)
-                    Self.setTimeout(up, upstreamTimeout)
+                    Self.setSendTimeout(up, upstreamTimeout)
                     var sa = server.sockaddr
                     let r = withUnsafePointer(to: &sa) { p in
                         p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(up, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -421,53 +415,22 @@ public final class DNSProxyServer: @unchecked Sendable {
                         return
                     }
                 }
-                guard Self.writeMessage(up, bytes), var reply = Self.readMessage(up) else {
+                guard DNSStream.writeMessage(up, bytes), var reply = DNSStream.readMessage(up, timeout: upstreamTimeout) else {
                     report(.response, .error, q, error: "no answer from \(server)")
                     return
                 }
                 guard reply.count >= 2, reply[0] == bytes[0], reply[1] == bytes[1], let answer = answerChecked(reply, q) else { return }
                 reply[0] = bytes[0]
                 reply[1] = bytes[1]
-                guard Self.writeMessage(c, reply) else { return }
+                guard DNSStream.writeMessage(c, reply) else { return }
                 report(.response, .forwarded, q, answer: answer, latency: Self.now() - start)
             }
         }
     }
 
-    static func setTimeout(_ s: Int32, _ seconds: Double) {
+    /// Writes time out too (reads have their deadlines in DNSStream).
+    static func setSendTimeout(_ s: Int32, _ seconds: Double) {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1e6))
-        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    static func readFully(_ s: Int32, _ n: Int) -> [UInt8]? {
-        var out = [UInt8](repeating: 0, count: n)
-        var got = 0
-        while got < n {
-            let r = out.withUnsafeMutableBytes { recv(s, $0.baseAddress! + got, n - got, 0) }
-            if r <= 0 { return nil }
-            got += r
-        }
-        return out
-    }
-
-    /// A DNS-over-TCP message: two length bytes, then the message.
-    static func readMessage(_ s: Int32) -> [UInt8]? {
-        guard let h = readFully(s, 2) else { return nil }
-        let n = Int(h[0]) << 8 | Int(h[1])
-        guard n > 0 else { return nil }
-        return readFully(s, n)
-    }
-
-    static func writeMessage(_ s: Int32, _ m: [UInt8]) -> Bool {
-        guard m.count <= 65535 else { return false }
-        let out = [UInt8(m.count >> 8), UInt8(m.count & 0xFF)] + m
-        var sent = 0
-        while sent < out.count {
-            let r = out.withUnsafeBytes { send(s, $0.baseAddress! + sent, out.count - sent, Int32(MSG_NOSIGNAL)) }
-            if r <= 0 { return false }
-            sent += r
-        }
-        return true
     }
 }

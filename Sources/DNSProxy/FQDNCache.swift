@@ -22,7 +22,7 @@ public struct FQDNCache: Sendable, Codable, Equatable {
         public var source: Source
     }
 
-    struct Key: Hashable, Codable { var endpoint: UInt16; var name: String; var ip: UInt32 }
+    struct Key: Hashable { var endpoint: UInt16; var name: String; var ip: UInt32 }
 
     private var entries: [Key: Entry] = [:]
     /// Address → names (over every endpoint), kept in step with `entries`.

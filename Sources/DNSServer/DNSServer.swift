@@ -264,10 +264,10 @@ public final class DNSServer: @unchecked Sendable {
         let timeout = tcpIdleTimeout
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1e6))
         setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        while let packet = Self.readMessage(c, timeout: timeout) {
+        while let packet = DNSStream.readMessage(c, timeout: timeout) {
             try? reloadIfChanged()
             let (reply, more) = answerTCP(packet)
-            guard !reply.isEmpty, Self.writeMessage(c, reply), more else { return }
+            guard !reply.isEmpty, DNSStream.writeMessage(c, reply), more else { return }
         }
     }
 
@@ -310,57 +310,8 @@ public final class DNSServer: @unchecked Sendable {
         let r = withUnsafePointer(to: &u) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard r == 0, Self.writeMessage(s, packet), let reply = Self.readMessage(s, timeout: 2),
+        guard r == 0, DNSStream.writeMessage(s, packet), let reply = DNSStream.readMessage(s, timeout: 2),
               reply.count >= 2, reply[0] == packet[0], reply[1] == packet[1] else { return nil }
         return reply
-    }
-
-    /// Reads exactly `n` bytes, each wait for more at most until `deadline` (monotonic seconds);
-    /// nil on end of stream, error or timeout.
-    static func readFully(_ s: Int32, _ n: Int, deadline: Double) -> [UInt8]? {
-        var out = [UInt8](repeating: 0, count: n)
-        var got = 0
-        while got < n {
-            let left = deadline - monotonic()
-            guard left > 0 else { return nil }
-            var p = pollfd(fd: s, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, Int32(min(left * 1000, 1e9)) + 1)
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { return nil }
-            let r = out.withUnsafeMutableBytes { recv(s, $0.baseAddress! + got, n - got, 0) }
-            if r < 0 && (errno == EINTR || errno == EAGAIN) { continue }
-            guard r > 0 else { return nil }
-            got += r
-        }
-        return out
-    }
-
-    static func monotonic() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-    }
-
-    /// A DNS-over-TCP message: two length bytes, then the message, which must be at least a
-    /// header (12 bytes) long and arrive within `timeout` seconds.
-    static func readMessage(_ s: Int32, timeout: Double) -> [UInt8]? {
-        let deadline = monotonic() + timeout
-        guard let h = readFully(s, 2, deadline: deadline) else { return nil }
-        let n = Int(h[0]) << 8 | Int(h[1])
-        guard n >= 12 else { return nil }
-        return readFully(s, n, deadline: deadline)
-    }
-
-    static func writeMessage(_ s: Int32, _ m: [UInt8]) -> Bool {
-        guard m.count <= 65535 else { return false }
-        let out = [UInt8(m.count >> 8), UInt8(m.count & 0xFF)] + m
-        var sent = 0
-        while sent < out.count {
-            let r = out.withUnsafeBytes { Glibc.send(s, $0.baseAddress! + sent, out.count - sent, Int32(MSG_NOSIGNAL)) }
-            if r < 0 && errno == EINTR { continue }
-            if r <= 0 { return false }
-            sent += r
-        }
-        return true
     }
 }
