@@ -1,7 +1,7 @@
 # Porin's entry points. `make test` is the README's test command and what .ci/run runs.
 SWIFT ?= swift
 
-.PHONY: build release test bench lab lab-down clean bpf deps
+.PHONY: build release test bench lab lab-down clean bpf deps ui-screenshots embed-web-assets
 
 BPF_CLANG ?= clang
 BPF_CFLAGS = -O2 -g -target bpf -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
@@ -39,7 +39,8 @@ lab: deps bpf
 	$(PORIN) apply --cluster lab -f examples/lab/tenants.yaml
 	for ns in tenant-a tenant-b tenant-c; do $(PORIN) apply --cluster lab -n $$ns -f examples/lab/tenant-services.yaml || exit 1; done
 	$(PORIN) status --cluster lab --wait
-	@echo "The lab is up. Try: $(PORIN) exec -n tenant-a frontend-service -- curl -sI backend-service.tenant-b"
+	@echo "The lab is up. Web UI: http://127.0.0.1:12000 (Connections, Policies)."
+	@echo "Try: $(PORIN) exec -n tenant-a frontend-service -- curl -sI backend-service.tenant-b"
 
 lab-down:
 	$(PORIN) down --name lab
@@ -47,6 +48,16 @@ lab-down:
 # Benchmarks print figures; they are never part of `make test`.
 bench: release bpf
 	.build/release/porin-bench
+
+# The web UI's page and scripts are embedded in the binary: run after editing Sources/WebUI/Assets.
+embed-web-assets:
+	python3 scripts/embed-web-assets.py
+
+# Refreshes the README's screenshots (docs/images/) with the browser test (root, chromium).
+ui-screenshots: deps bpf
+	$(SWIFT) build --build-tests
+	PORIN_UI_SCREENSHOT_DIR=$(CURDIR)/docs/images $(SWIFT) test --skip-build --filter WebUIBrowserTests
+	rm -rf docs/images/downloads docs/images/failed-*.png docs/images/policies-section4.png
 
 clean:
 	rm -rf .build

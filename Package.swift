@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        // The web UI's HTTP server. No traits: Porin needs neither swift-configuration nor
+        // URL-encoded forms, and leaving them out keeps the build shorter.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
     ],
     targets: [
         // libyaml from the system (pkg-config yaml-0.1; Debian libyaml-dev).
@@ -51,7 +54,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The control plane: object store, admission (validation, namespaces, ClusterIPs),
         // the API the CLI talks to, kube-dns's records, and supervision of the node agents.
-        .target(name: "ControlPlane", dependencies: ["ClusterAPI", "CSQLite", "Hubble", "HubbleAPI", "PolicyAPI", "PolicyEngine", "Netns", "World"]),
+        .target(name: "ControlPlane", dependencies: ["ClusterAPI", "CSQLite", "Hubble", "HubbleAPI", "HubbleProto", "PolicyAPI", "PolicyEngine", "Netns", "UIModel", "WebUI", "World"]),
         // Hubble: flows (the model, Hubble JSON, the CLI's output formats, filters). Pure.
         .target(name: "Hubble", dependencies: ["PolicyAPI"]),
         .testTarget(name: "HubbleTests", dependencies: ["Hubble"], exclude: ["hubble-golden"]),
@@ -84,6 +87,16 @@ let package = Package(
         .target(name: "Agent", dependencies: ["ClusterAPI", "Datapath", "DatapathABI", "DNS", "DNSProxy", "Hubble", "HubbleAPI", "Netns", "PolicyAPI", "PolicyEngine", "StandIn"]),
         // Policy test files: workloads + policies + queries evaluated by the engine, offline.
         .target(name: "PolicyCheck", dependencies: ["PolicyAPI", "PolicyEngine"]),
+        // The web UI's logic, pure: the policy picture and the editor's operations, rules from flows,
+        // what-if verdicts, the flow store and service map, and the JSON API's routing.
+        .target(name: "UIModel", dependencies: ["ClusterAPI", "Hubble", "PolicyAPI", "PolicyEngine", "PolicyCheck"]),
+        .testTarget(name: "UIModelTests", dependencies: [
+            "UIModel", "Hubble", "PolicyAPI", "PolicyEngine", "ClusterAPI",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ], exclude: ["fixtures"]),
+        // The web UI's HTTP glue: Hummingbird, server-sent events, the embedded page and assets.
+        .target(name: "WebUI", dependencies: ["UIModel", "Hubble", .product(name: "Hummingbird", package: "hummingbird")], exclude: ["Assets"]),
+        .testTarget(name: "WebUITests", dependencies: ["WebUI", "UIModel", "Hubble"]),
         .executableTarget(
             name: "porin",
             dependencies: [
@@ -92,7 +105,7 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns", "Agent", "ClusterAPI", "Hubble"]),
+        .executableTarget(name: "porin-bench", dependencies: ["PolicyAPI", "PolicyEngine", "PolicyCheck", "Datapath", "DatapathABI", "Netns", "Agent", "ClusterAPI", "Hubble", "UIModel", "WebUI"]),
         .testTarget(name: "PolicyAPITests", dependencies: ["PolicyAPI"]),
         .testTarget(
             name: "PolicyEngineTests",
@@ -105,7 +118,7 @@ let package = Package(
         .testTarget(name: "PorinCLITests"),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "ClusterAPI", "ControlPlane", "PolicyAPI"]),
         // Root-only: real namespaces, veths, BPF programs and packets.
-        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine", "DatapathABI", "Agent", "PolicyCheck", "World", "ClusterAPI"], exclude: ["probe.py"]),
+        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "Netns", "PolicyAPI", "PolicyEngine", "DatapathABI", "Agent", "PolicyCheck", "World", "ClusterAPI"], exclude: ["probe.py", "webui_browser.py"]),
     ],
     swiftLanguageModes: [.v6]
 )

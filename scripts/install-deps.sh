@@ -6,8 +6,12 @@ set -euo pipefail
 # libssl-dev and openssl: TLS for the simulated world's HTTPS hosts and their certificates.
 # protobuf-compiler, python3-grpcio and python3-protobuf: the independent Hubble gRPC client the
 # cluster test runs (Debian's /usr/bin/python3).
+# chromium, chromium-driver, python3-selenium, fonts-dejavu-core and fonts-noto-color-emoji: the web
+# UI's browser test and its screenshots (headless Chromium driven from Debian's Python; same-version
+# browser and driver, nothing downloaded).
 packages=(make git pkg-config libyaml-dev libsqlite3-dev libbpf-dev libssl-dev iproute2 util-linux curl python3
-          iputils-ping dnsutils openssl protobuf-compiler python3-grpcio python3-protobuf)
+          iputils-ping dnsutils openssl protobuf-compiler python3-grpcio python3-protobuf
+          chromium chromium-driver python3-selenium fonts-dejavu-core fonts-noto-color-emoji)
 need=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")

@@ -126,14 +126,12 @@ extension NodeAgent {
     /// prefixes covering it and `reserved:world`, reusing the numbers saved before a restart.
     /// Call with `lock` held; `syncAll` writes the result.
     func refreshFQDNIdentities() throws {
-        let selectors = engine.fqdnSelectors.map(FQDNSelectorMatcher.init)
+        let selectors = engine.fqdnPatterns
         var desired: [UInt32: (selectors: [String], cidrs: [String])] = [:]
         if !selectors.isEmpty {
             let prefixes = engine.cidrPrefixes.map(\.0)
             for (ip, names) in fqdnCache.addresses where !isClusterAddress(ip) {
-                let texts = selectors.filter { s in names.contains { s.pattern.matches($0) } }.map(\.text)
-                let a = IPAddress(v4: ip)
-                if !texts.isEmpty { desired[ip] = (texts, prefixes.filter { $0.contains(a) }.map(\.description)) }
+                desired[ip] = FQDNIdentityLabels.derive(ip: IPAddress(v4: ip), names: Array(names), selectors: selectors, prefixes: prefixes)
             }
         }
         func same(_ ip: UInt32) -> Bool {
@@ -143,8 +141,7 @@ extension NodeAgent {
         guard desired.count != fqdnIdentities.count || !desired.keys.allSatisfy(same) else { return }
         engine.batch {
             for (ip, want) in desired where !same(ip) {
-                let labels = LabelSet(want.selectors.map { Label(LabelSource.fqdn, $0) } + want.cidrs.map { Label(LabelSource.cidr, $0) }
-                    + [.reserved("world")])
+                let labels = FQDNIdentityLabels.labels(selectors: want.selectors, cidrs: want.cidrs)
                 // The new identity first, then the old one goes: the address is never without one.
                 let id = engine.acquireLocalIdentity(labels, preferred: savedFQDNIdentities[ip])
                 if let old = fqdnIdentities[ip] { engine.releaseLocalIdentity(old.id) }

@@ -26,6 +26,8 @@ public struct APIRequest: Codable, Sendable {
     public var names: [String] = []
     /// `get -o`: wide, yaml, json.
     public var output: String?
+    /// `apply --dry-run=server` and the web UI's validation: decode and admit, store nothing.
+    public var dryRun: Bool?
     public init(op: Op) { self.op = op }
 }
 

@@ -90,7 +90,7 @@ struct Admission {
                 do {
                     let objects = try APIObjectDecoder.decode(documents: [d], defaultNamespace: namespace ?? "default")
                     guard objects.count == 1 else { continue }
-                    if let ns = namespace, let written = Self.field(d, "metadata", "namespace"), case let .scalar(v, _) = written.value, v != ns {
+                    if let ns = namespace, let written = d.child("metadata", "namespace"), case let .scalar(v, _) = written.value, v != ns {
                         errors.append("\(written.position): metadata.namespace: the namespace from the provided object \"\(v)\" does not match the namespace \"\(ns)\". You must pass '--namespace=\(v)' to perform this operation.")
                         continue
                     }
@@ -101,15 +101,6 @@ struct Admission {
             }
         }
         return (out, errors)
-    }
-
-    static func field(_ n: ManifestNode, _ path: String...) -> ManifestNode? {
-        var cur = n
-        for k in path {
-            guard case let .mapping(pairs) = cur.value, let v = pairs.first(where: { $0.key == k })?.value else { return nil }
-            cur = v
-        }
-        return cur
     }
 
     static func identity(_ o: APIObject) -> (kind: String, namespace: String, name: String) {
@@ -136,7 +127,7 @@ struct Admission {
             let (kind, ns, name) = Self.identity(object)
             let rk = ResourceKind.of(kind: kind)!
             let key = "\(kind)/\(ns)/\(name)"
-            let nsNode = Self.field(doc, "metadata", "namespace") ?? Self.field(doc, "metadata") ?? doc
+            let nsNode = doc.child("metadata", "namespace") ?? doc.child("metadata") ?? doc
             if rk.namespaced && existing["Namespace//\(ns)"] == nil && !newNamespaces.contains(ns) {
                 errors.append("\(nsNode.position): metadata.namespace: namespaces \"\(ns)\" not found (create it first: porin create ns \(ns))")
                 continue
@@ -159,20 +150,20 @@ struct Admission {
                 if s.clusterIP == "None" {
                     // Headless: no ClusterIP, no frontend (and it may not become one later).
                     if oldIP != nil {
-                        errors.append("\(Self.field(doc, "spec", "clusterIP")!.position): spec.clusterIP: Invalid value: \"None\": field is immutable")
+                        errors.append("\(doc.child("spec", "clusterIP")!.position): spec.clusterIP: Invalid value: \"None\": field is immutable")
                         continue
                     }
                 } else if let want = s.clusterIP, !want.isEmpty {
                     guard let ip = IPAddress(want), ip.isIPv4, serviceCIDR.contains(ip) else {
-                        errors.append("\(Self.field(doc, "spec", "clusterIP")!.position): spec.clusterIP: Invalid value: \"\(want)\": provided IP is not in the valid range. The range of valid IPs is \(serviceCIDR)")
+                        errors.append("\(doc.child("spec", "clusterIP")!.position): spec.clusterIP: Invalid value: \"\(want)\": provided IP is not in the valid range. The range of valid IPs is \(serviceCIDR)")
                         continue
                     }
                     if let oldIP, oldIP != ip {
-                        errors.append("\(Self.field(doc, "spec", "clusterIP")!.position): spec.clusterIP: Invalid value: \"\(want)\": field is immutable")
+                        errors.append("\(doc.child("spec", "clusterIP")!.position): spec.clusterIP: Invalid value: \"\(want)\": field is immutable")
                         continue
                     }
                     if oldIP == nil && !allocator.claim(ip) {
-                        errors.append("\(Self.field(doc, "spec", "clusterIP")!.position): spec.clusterIP: Invalid value: \"\(want)\": provided IP is already allocated")
+                        errors.append("\(doc.child("spec", "clusterIP")!.position): spec.clusterIP: Invalid value: \"\(want)\": provided IP is already allocated")
                         continue
                     }
                 } else if let oldIP {

@@ -9,6 +9,7 @@ import Hubble
 import HubbleAPI
 import Netns
 import PolicyAPI
+import WebUI
 import World
 
 public final class ControlPlane: @unchecked Sendable {
@@ -31,6 +32,10 @@ public final class ControlPlane: @unchecked Sendable {
         /// The agents' DNS proxy: minimum TTL of learnt names, and its port (0: kernel-chosen).
         public var fqdnMinTTL: UInt32 = 0
         public var dnsProxyPort: UInt16 = 0
+        /// The web UI and its JSON API on 127.0.0.1:<port>; 0: none.
+        public var uiPort = 12000
+        /// Flows the web UI keeps (its service map and tables are folds over these).
+        public var uiFlowCapacity = 16_383
         public var porin: String
         public init(paths: ClusterPaths, porin: String) {
             self.paths = paths
@@ -54,10 +59,16 @@ public final class ControlPlane: @unchecked Sendable {
     var uplinkState = "disabled"
     var metricsState = "disabled"
     var relayState = "disabled"
+    var uiState = "disabled"
+    var webServer: WebServer?
+    let podCache = PodStatusCache()
     var agentReady = false
     var agentStarts = 0
     var shuttingDown = false
     let started = Date().timeIntervalSince1970
+    /// Incremented by every commit that changed the store: the web UI rebuilds its engine when
+    /// it moves.
+    var revision: UInt64 = 0
 
     var paths: ClusterPaths { config.paths }
     var agentSocket: String { paths.agentSocket(node: node) }
@@ -172,6 +183,7 @@ public final class ControlPlane: @unchecked Sendable {
             }
         }
         startRelay()
+        startWebUI()
         superviseAgent()
     }
 
@@ -365,6 +377,7 @@ public final class ControlPlane: @unchecked Sendable {
         try store.commit(upserts: upserts, deletes: deletes)
         for o in upserts { objects[o.key] = o }
         for o in deletes { objects[o.key] = nil }
+        revision &+= 1
         try? writeDNSRecords()
         guard agentReady else {
             return "Warning: the agent of \(node) is not running; it applies these changes when it is back"
@@ -378,6 +391,7 @@ public final class ControlPlane: @unchecked Sendable {
             let restore = before.values.filter { o in upserts.contains { $0.key == o.key } || deletes.contains { $0.key == o.key } }
             try? store.commit(upserts: restore, deletes: upserts.filter { before[$0.key] == nil })
             objects = before
+            revision &+= 1
             try? writeDNSRecords()
             try? sendToAgent(AgentRequest.fullSync(objects.values.sorted { ($0.created, $0.key) < ($1.created, $1.key) }))
             throw ClusterError("the node refused the change, nothing was applied: \(refusal)")
@@ -419,8 +433,9 @@ public final class ControlPlane: @unchecked Sendable {
                 seen[a.stored.key] = changed.count
                 changed.append(a.stored)
             }
-            out += "\(rk.display)/\(a.stored.name) \(verb)\n"
+            out += "\(rk.display)/\(a.stored.name) \(verb)\(req.dryRun == true ? " (server dry run)" : "")\n"
         }
+        if req.dryRun == true { return APIResponse(stdout: out) }
         do {
             let warning = try commit(upserts: changed, deletes: [])
             return APIResponse(stdout: out, stderr: warning.map { $0 + "\n" } ?? "")
@@ -520,6 +535,7 @@ public final class ControlPlane: @unchecked Sendable {
                            Uplink:             \(worldSpec == nil ? uplinkState : "disabled (the world is the outside)")
                            Hubble Relay:       \(relayState)
                            Hubble Metrics:     \(metricsState)
+                           Hubble UI:          \(uiState)
 
             Cluster:               \(paths.name) (pod CIDR \(config.podCIDR), Service CIDR \(config.serviceCIDR))
             Nodes:                 \(node) (network namespace \(paths.nodeNetns(node)))

@@ -129,21 +129,4 @@ public struct FQDNCache: Sendable, Codable, Equatable {
         guard let ns = namesByIP[ip] else { return [] }
         return ns.keys.filter { entries[Key(endpoint: endpoint, name: $0, ip: ip)] != nil }.sorted()
     }
-
-    /// The `fqdn:` label texts of an address: the selectors whose pattern selects one of its names.
-    public func selectorTexts(of ip: UInt32, selectors: [FQDNSelectorMatcher]) -> [String] {
-        let ns = names(of: ip)
-        return selectors.filter { s in ns.contains { s.pattern.matches($0) } }.map(\.text)
-    }
-}
-
-/// A toFQDNs selector as the proxy matches it (its text is the identity label's key).
-public struct FQDNSelectorMatcher: Sendable, Hashable {
-    public var text: String
-    public var pattern: FQDNPattern
-    /// A matchName has no `*`, so as a pattern it is the same exact, case-insensitive match.
-    public init(text: String) {
-        self.text = text
-        pattern = FQDNPattern(matchPattern: text)
-    }
 }

@@ -173,3 +173,8 @@ extension AnyManifest {
         self = .object(pairs)
     }
 }
+
+/// `"cilium.io/v2"` where a document is built in code (the web UI's editor writes policies).
+extension AnyManifest: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}

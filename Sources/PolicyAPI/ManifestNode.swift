@@ -127,3 +127,16 @@ public indirect enum AnyManifest: Sendable, Equatable {
         }
     }
 }
+
+extension ManifestNode {
+    /// The node at a path of mapping keys (`doc.child("metadata", "namespace")`), for messages
+    /// that point at a field.
+    public func child(_ path: String...) -> ManifestNode? {
+        var cur = self
+        for k in path {
+            guard case let .mapping(pairs) = cur.value, let v = pairs.first(where: { $0.key == k })?.value else { return nil }
+            cur = v
+        }
+        return cur
+    }
+}

@@ -224,6 +224,7 @@ if which == nil || which == "observe" {
     let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("porin").path
     if FileManager.default.isExecutableFile(atPath: exe) { ObserveBench.run(porin: exe) } else { print("observe: skipped, \(exe) not built") }
 }
+if which == nil || which == "webui" { WebUIBench.run(repo: FileManager.default.currentDirectoryPath) }
 if which == nil || which == "dnsproxy" {
     let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let exe = dir.appendingPathComponent("porin").path

@@ -74,6 +74,8 @@ struct UpCommand: ParsableCommand {
     var metricsPort = 9965
     @Option(help: "Port on 127.0.0.1 for Hubble Relay's gRPC API (the hubble CLI's --server); 0 for none (porin's own commands use a unix socket).")
     var hubblePort = 4245
+    @Option(help: "Port on 127.0.0.1 for the web UI and its JSON API (http://127.0.0.1:PORT); 0 for none.")
+    var uiPort = 12000
     @Option(help: "Flows each node's Hubble ring buffer holds (2^n - 1, as Hubble's --hubble-event-buffer-capacity).")
     var hubbleEventBufferCapacity = 4095
     @Option(help: "Export every flow as a Hubble JSON line to this file (rotated at 10 MiB, 5 backups).")
@@ -99,6 +101,10 @@ struct UpCommand: ParsableCommand {
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port \(metricsPort): 0 (none) or a port number") }
         guard (0...65535).contains(hubblePort) else { throw ValidationError("--hubble-port \(hubblePort): 0 (none) or a port number") }
         if hubblePort != 0 && hubblePort == metricsPort { throw ValidationError("--hubble-port and --metrics-port are both \(hubblePort)") }
+        guard (0...65535).contains(uiPort) else { throw ValidationError("--ui-port \(uiPort): 0 (none) or a port number") }
+        for (flag, port) in [("--hubble-port", hubblePort), ("--metrics-port", metricsPort)] where uiPort != 0 && uiPort == port {
+            throw ValidationError("--ui-port and \(flag) are both \(uiPort)")
+        }
         guard FlowRing.validCapacity(hubbleEventBufferCapacity) && hubbleEventBufferCapacity <= 1_048_575 else {
             throw ValidationError("--hubble-event-buffer-capacity \(hubbleEventBufferCapacity): 2^n - 1 (1, 3, 7, … 4095, … 1048575), as Hubble requires")
         }
@@ -119,7 +125,8 @@ struct UpCommand: ParsableCommand {
         var argv = [porin, "controlplane", "--name", name, "--pod-cidr", podCIDR, "--service-cidr", serviceCIDR]
         if let world { argv += ["--world", URL(fileURLWithPath: world).standardizedFileURL.path] }
         if isolated { argv.append("--isolated") }
-        argv += ["--metrics-port", String(metricsPort), "--hubble-port", String(hubblePort), "--hubble-event-buffer-capacity", String(hubbleEventBufferCapacity)]
+        argv += ["--metrics-port", String(metricsPort), "--hubble-port", String(hubblePort), "--ui-port", String(uiPort),
+                 "--hubble-event-buffer-capacity", String(hubbleEventBufferCapacity)]
         if let flowExport { argv += ["--flow-export", URL(fileURLWithPath: flowExport).standardizedFileURL.path] }
         argv += ["--tofqdns-min-ttl", String(tofqdnsMinTTL), "--tofqdns-proxy-port", String(tofqdnsProxyPort)]
         var env: [String: String] = [:]
@@ -139,6 +146,7 @@ struct UpCommand: ParsableCommand {
                 if r.exitCode == 0 {
                     print(r.stdout, terminator: "")
                     print("\nCluster \(name) is up in \(String(format: "%.1f", Date().timeIntervalSince(start))) s. Logs: \(paths.logDirectory)/")
+                    if uiPort != 0, r.stdout.contains("Hubble UI:          OK") { print("Web UI: http://127.0.0.1:\(uiPort)") }
                     return
                 }
             }
@@ -239,13 +247,19 @@ struct ApplyCommand: ParsableCommand {
     var filename: [String] = []
     @Option(name: .shortAndLong, help: "The namespace of objects that name none.")
     var namespace: String?
+    @Option(name: .customLong("dry-run"), help: "none, or server: decode and admit the objects as the server would, store nothing.")
+    var dryRun: String = "none"
 
     func run() throws {
         guard !filename.isEmpty else { throw ValidationError("must specify -f FILE") }
+        guard ["none", "server"].contains(dryRun) else {
+            throw ValidationError("--dry-run: \"\(dryRun)\" is not one of none, server (client-side dry runs are not supported: the server's admission is the check)")
+        }
         let paths = try options.paths()
         var r = APIRequest(op: .apply)
         r.files = try readManifests(filename)
         r.namespace = namespace
+        r.dryRun = dryRun == "server" ? true : nil
         try callControlPlane(paths, r)
     }
 }
@@ -359,6 +373,7 @@ struct ControlPlaneCommand: ParsableCommand {
     @Flag var isolated = false
     @Option var metricsPort = 9965
     @Option var hubblePort = 4245
+    @Option var uiPort = 12000
     @Option var hubbleEventBufferCapacity = 4095
     @Option var flowExport: String?
     @Option var podCIDR = "10.244.0.0/16"
@@ -373,6 +388,7 @@ struct ControlPlaneCommand: ParsableCommand {
         c.uplink = !isolated
         c.metricsPort = metricsPort
         c.hubblePort = hubblePort
+        c.uiPort = uiPort
         c.flowCapacity = hubbleEventBufferCapacity
         c.flowExport = flowExport
         c.fqdnMinTTL = tofqdnsMinTTL

@@ -3,6 +3,7 @@
 import DNS
 import DNSProxy
 import Foundation
+import PolicyAPI
 import PolicyEngine
 import Testing
 
@@ -107,8 +108,14 @@ struct FQDNCacheTests {
         var c = FQDNCache()
         c.learn(endpoint: 4, name: "api.twitter.com.", ips: [Self.twitter], ttl: 300, now: 0)
         c.learn(endpoint: 4, name: "www.google.com.", ips: [Self.google], ttl: 300, now: 0)
-        let sels = ["api.twitter.com", "*.twitter.com", "**.google.com", "google.com", "*"].map(FQDNSelectorMatcher.init)
-        #expect(c.selectorTexts(of: Self.twitter, selectors: sels) == ["api.twitter.com", "*.twitter.com", "*"])
-        #expect(c.selectorTexts(of: Self.google, selectors: sels) == ["**.google.com", "*"])
+        let sels = ["api.twitter.com", "*.twitter.com", "**.google.com", "google.com", "*"].map { FQDNPattern(matchPattern: $0) }
+        let covering = [IPPrefix("0.0.0.0/0")!, IPPrefix("10.0.0.0/8")!]
+        func derive(_ ip: UInt32) -> (selectors: [String], cidrs: [String])? {
+            FQDNIdentityLabels.derive(ip: IPAddress(v4: ip), names: c.names(of: ip), selectors: sels, prefixes: covering)
+        }
+        #expect(derive(Self.twitter)?.selectors == ["api.twitter.com", "*.twitter.com", "*"])
+        #expect(derive(Self.google)?.selectors == ["**.google.com", "*"])
+        #expect(derive(Self.google)?.cidrs == ["0.0.0.0/0"])
+        #expect(FQDNIdentityLabels.derive(ip: IPAddress(v4: Self.google), names: c.names(of: Self.google), selectors: [FQDNPattern(matchName: "x.org")], prefixes: covering) == nil)
     }
 }

@@ -98,8 +98,9 @@ struct ClusterTests {
         let exportFile = NSTemporaryDirectory() + "porin-export-\(c.cluster)/flows.json"
         defer { try? FileManager.default.removeItem(atPath: (exportFile as NSString).deletingLastPathComponent) }
         let hubblePort = 40000 + Int(getpid() % 20000)
+        let uiPort = metricsPort + 1
         let up = try c.run(["up", "--name", c.cluster, "--world", "\(PorinCLI.lab)/world.yaml", "--metrics-port", String(metricsPort),
-                            "--hubble-port", String(hubblePort), "--flow-export", exportFile])
+                            "--hubble-port", String(hubblePort), "--ui-port", String(uiPort), "--flow-export", exportFile])
         try #require(up.status == 0, "porin up: \(up.stdout)\(up.stderr)")
         #expect(up.stdout.contains("Cluster Pods:          2/2 managed by Porin"), "kube-dns's two pods: \(up.stdout)")
 
@@ -199,6 +200,8 @@ struct ClusterTests {
         // sees a new flow (issue #4: within 100 ms).
         try checkGRPCClient(c, port: hubblePort)
 
+        try checkWebAPI(c, port: uiPort)
+
         try checkDNSProxy(c)
 
         // §7: the exam in tenant-b: the first attempt drops tenant-c's backend, the solution reaches it.
@@ -223,6 +226,55 @@ struct ClusterTests {
         let down = try c.run(["down"])
         #expect(down.status == 0, "\(down)")
         #expect(c.leftovers() == [], "porin down leaves nothing")
+    }
+
+    /// Issue #6's server on the lab after §5: the status line, the JSON API as curl sees it (the
+    /// relay's live flows on the service map, with the policy that dropped them), an invalid
+    /// policy refused at its line with nothing applied, a valid one applied and deleted exactly as
+    /// `porin apply`/`porin delete` print it, and the Host guard.
+    func checkWebAPI(_ c: PorinCLI, port: Int) throws {
+        let status = try c.run(["status"]).stdout
+        #expect(status.contains("Hubble UI:          OK (http://127.0.0.1:\(port))"), "\(status)")
+        func curl(_ args: [String]) throws -> (status: Int, body: String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            p.arguments = ["-s", "--max-time", "10", "-w", "\n%{http_code}"] + args
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            let code = Int(text.split(separator: "\n").last ?? "") ?? 0
+            return (code, String(text.dropLast(String(code).count + 1)))
+        }
+        let base = "http://127.0.0.1:\(port)"
+        let ns = try curl(["\(base)/api/namespaces"])
+        #expect(ns.status == 200 && ns.body.contains("\"name\":\"tenant-a\""), "\(ns)")
+        var map = (status: 0, body: "")
+        for _ in 0..<20 {
+            map = try curl(["\(base)/api/map?namespace=tenant-a"])
+            if map.body.contains("\"to\":\"pod:tenant-b/backend-service\"") { break }
+            usleep(250_000)
+        }
+        let m = try JSONSerialization.jsonObject(with: Data(map.body.utf8)) as? [String: Any]
+        let edges = (m?["edges"] as? [[String: Any]]) ?? []
+        let toB = edges.first { $0["from"] as? String == "pod:tenant-a/frontend-service" && $0["to"] as? String == "pod:tenant-b/backend-service" }
+        #expect((toB?["dropped"] as? Int ?? 0) > 0, "the relay's drops reach the service map: \(map.body.prefix(2000))")
+        #expect(((toB?["droppedBy"] as? [[String: Any]])?.first?["name"] as? String) == "default", "\(String(describing: toB))")
+        let bad = #"{"yaml": "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: web, namespace: tenant-a}\nspec:\n  endpointSelector: {}\n  egress:\n  - toPorts: [{ports: [{port: \"70000\"}]}]\n"}"#
+        let refused = try curl(["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", bad, "\(base)/api/policies/apply"])
+        #expect(refused.status == 422 && refused.body.contains("\"line\":7") && refused.body.contains("70000"), "\(refused)")
+        #expect(try c.run(["get", "cnp", "web", "-n", "tenant-a"]).status != 0, "nothing was applied")
+        let good = #"{"yaml": "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: web, namespace: tenant-a}\nspec:\n  endpointSelector: {}\n  egress:\n  - toEntities: [world]\n"}"#
+        let applied = try curl(["-X", "POST", "--data-binary", good, "\(base)/api/policies/apply"])
+        #expect(applied.status == 200 && applied.body.contains("ciliumnetworkpolicy.cilium.io/web created"), "\(applied)")
+        #expect(try c.run(["get", "cnp", "web", "-n", "tenant-a"]).status == 0)
+        let deleted = try curl(["-X", "DELETE", "\(base)/api/policies/CiliumNetworkPolicy/tenant-a/web"])
+        #expect(deleted.status == 200 && deleted.body.contains(#"ciliumnetworkpolicy.cilium.io \"web\" deleted"#), "\(deleted)")
+        let foreign = try curl(["-H", "Host: evil.example:\(port)", "\(base)/api/namespaces"])
+        #expect(foreign.status == 403, "DNS rebinding guard: \(foreign)")
+        let page = try curl(["\(base)/"])
+        #expect(page.status == 200 && page.body.contains("<html"), "the page: \(page.body.prefix(200))")
     }
 
     /// Issue #5 on the lab (LAB.md §5–§7): DNS through the proxy as Hubble shows it, refused
@@ -345,8 +397,8 @@ struct ClusterTests {
             _ = try? c.run(["down", "--name", c.cluster])
             _ = try? other.run(["down", "--name", other.cluster])
         }
-        try #require(try c.run(["up", "--name", c.cluster, "--isolated", "--metrics-port", "0", "--hubble-port", "0"]).status == 0)
-        try #require(try other.run(["up", "--name", other.cluster, "--isolated", "--metrics-port", "0", "--hubble-port", "0"]).status == 0, "a second cluster beside the first")
+        try #require(try c.run(["up", "--name", c.cluster, "--isolated", "--metrics-port", "0", "--hubble-port", "0", "--ui-port", "0"]).status == 0)
+        try #require(try other.run(["up", "--name", other.cluster, "--isolated", "--metrics-port", "0", "--hubble-port", "0", "--ui-port", "0"]).status == 0, "a second cluster beside the first")
         for ns in ["tenant-a", "tenant-b"] {
             try c.run(["create", "ns", ns])
             try c.run(["apply", "-n", ns, "-f", "\(PorinCLI.lab)/tenant-services.yaml"])
