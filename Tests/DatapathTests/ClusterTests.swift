@@ -271,6 +271,12 @@ struct ClusterTests {
         #expect(try c.run(["get", "cnp", "web", "-n", "tenant-a"]).status == 0)
         let deleted = try curl(["-X", "DELETE", "\(base)/api/policies/CiliumNetworkPolicy/tenant-a/web"])
         #expect(deleted.status == 200 && deleted.body.contains(#"ciliumnetworkpolicy.cilium.io \"web\" deleted"#), "\(deleted)")
+        // The UI's validation is the CLI's server-side dry run: admitted, printed, not stored.
+        let dry = try c.run(["apply", "--dry-run=server", "-f", "\(PorinCLI.lab)/tenant-a-extra-policy.yaml"])
+        #expect(dry.stdout == "ciliumnetworkpolicy.cilium.io/extra created (server dry run)\n", "\(dry)")
+        #expect(try c.run(["get", "cnp", "extra", "-n", "tenant-a"]).status != 0, "a dry run stores nothing")
+        let client = try c.run(["apply", "--dry-run=client", "-f", "\(PorinCLI.lab)/tenant-a-extra-policy.yaml"])
+        #expect(client.status != 0 && client.stderr.contains("--dry-run: \"client\" is not one of none, server"), "\(client)")
         let foreign = try curl(["-H", "Host: evil.example:\(port)", "\(base)/api/namespaces"])
         #expect(foreign.status == 403, "DNS rebinding guard: \(foreign)")
         let page = try curl(["\(base)/"])
