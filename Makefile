@@ -25,9 +25,13 @@ release:
 	$(SWIFT) build -c release --product porin-bench
 
 # Unit tests (no root needed) and the lab's policy test files through the real CLI.
+# The web UI's server tests run in their own process: they wait on raw sockets from the
+# cooperative pool, and beside suites that block its two threads (on a 2-core machine) the
+# server's own work could wait for a free thread that never comes.
 test: deps bpf
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --skip WebUITests
+	$(SWIFT) test --skip-build --filter WebUITests
 	.build/debug/porin policy test examples/lab/*.test.yaml examples/policy-tests/*.test.yaml
 
 # The lab (LAB.md): a cluster named `lab` with the simulated world, tenants a, b and c, and

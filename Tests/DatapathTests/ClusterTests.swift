@@ -94,10 +94,12 @@ struct ClusterTests {
         try #require(getuid() == 0, "cluster tests need root (network namespaces and BPF)")
         let c = PorinCLI(cluster: Self.name("lab"))
         defer { _ = try? c.run(["down", "--name", c.cluster]) }
-        let metricsPort = 20000 + Int(getpid() % 20000)
+        // Ports below the kernel's ephemeral range (32768-60999), so no socket another test binds
+        // to port 0 (the web UI's server tests run beside this one) can hold them.
+        let metricsPort = 20000 + 3 * Int(getpid() % 4000)
         let exportFile = NSTemporaryDirectory() + "porin-export-\(c.cluster)/flows.json"
         defer { try? FileManager.default.removeItem(atPath: (exportFile as NSString).deletingLastPathComponent) }
-        let hubblePort = 40000 + Int(getpid() % 20000)
+        let hubblePort = metricsPort + 2
         let uiPort = metricsPort + 1
         let up = try c.run(["up", "--name", c.cluster, "--world", "\(PorinCLI.lab)/world.yaml", "--metrics-port", String(metricsPort),
                             "--hubble-port", String(hubblePort), "--ui-port", String(uiPort), "--flow-export", exportFile])

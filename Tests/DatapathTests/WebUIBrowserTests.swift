@@ -24,7 +24,8 @@ struct WebUIBrowserTests {
         }
         let c = PorinCLI(cluster: ClusterTests.name("ui"))
         defer { _ = try? c.run(["down", "--name", c.cluster]) }
-        let port = 30000 + Int(getpid() % 10000)
+        // Below the kernel's ephemeral range (32768-60999): no port-0 socket of another test holds it.
+        let port = 10000 + Int(getpid() % 10000)
         let up = try c.run(["up", "--name", c.cluster, "--world", "\(PorinCLI.lab)/world.yaml", "--metrics-port", "0", "--hubble-port", "0",
                             "--ui-port", String(port)])
         try #require(up.status == 0, "porin up: \(up.stdout)\(up.stderr)")
