@@ -103,16 +103,6 @@ struct Admission {
         return (out, errors)
     }
 
-    static func identity(_ o: APIObject) -> (kind: String, namespace: String, name: String) {
-        switch o {
-        case let .namespace(n): ("Namespace", "", n.name)
-        case let .pod(p): ("Pod", p.namespace, p.name)
-        case let .deployment(d): ("Deployment", d.namespace, d.name)
-        case let .service(s): ("Service", s.namespace, s.name)
-        case let .policy(p): (p.reference.kind.rawValue, p.reference.namespace, p.reference.name)
-        }
-    }
-
     /// Validates a create/apply against the store and fills in what the server assigns.
     func admit(_ decoded: [(doc: ManifestNode, object: APIObject, file: String)], create: Bool, now: Double) throws(AdmissionError) -> [AdmittedObject] {
         var errors: [String] = []
@@ -124,7 +114,7 @@ struct Admission {
         }
         var allocator = IPAllocator(prefix: serviceCIDR, reserved: Array(takenIPs))!
         for (doc, object, file) in decoded {
-            let (kind, ns, name) = Self.identity(object)
+            let (kind, ns, name) = object.identity
             let rk = ResourceKind.of(kind: kind)!
             let key = "\(kind)/\(ns)/\(name)"
             let nsNode = doc.child("metadata", "namespace") ?? doc.child("metadata") ?? doc

@@ -450,7 +450,7 @@ public final class ControlPlane: @unchecked Sendable {
             do {
                 let decoded = try admission().decode(req.files, namespace: req.namespace)
                 targets = decoded.map { d in
-                    let (k, ns, n) = Admission.identity(d.object)
+                    let (k, ns, n) = d.object.identity
                     return ("\(k)/\(ns)/\(n)", d.file)
                 }
             } catch {

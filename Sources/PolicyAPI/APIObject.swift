@@ -17,6 +17,17 @@ public enum APIObject: Hashable, Sendable {
         case let .policy(p): p.reference.kind.rawValue
         }
     }
+
+    /// Kind, namespace ("" for cluster-scoped objects) and name: the object's key in a store.
+    public var identity: (kind: String, namespace: String, name: String) {
+        switch self {
+        case let .namespace(n): ("Namespace", "", n.name)
+        case let .pod(p): ("Pod", p.namespace, p.name)
+        case let .deployment(d): ("Deployment", d.namespace, d.name)
+        case let .service(s): ("Service", s.namespace, s.name)
+        case let .policy(p): (p.reference.kind.rawValue, p.reference.namespace, p.reference.name)
+        }
+    }
 }
 
 /// The kinds Porin reads, with the apiVersion each must carry.

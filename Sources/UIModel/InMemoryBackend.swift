@@ -43,13 +43,7 @@ public final class InMemoryBackend: WebBackend, @unchecked Sendable {
         for d in try ManifestLoader.documents(text: text, file: "memory") where !d.isNull {
             let o = try APIObjectDecoder.decode(documents: [d], defaultNamespace: namespace)[0]
             var doc = d.toAny()
-            let (kind, ns, name): (String, String, String) = switch o {
-            case let .namespace(n): ("Namespace", "", n.name)
-            case let .pod(p): ("Pod", p.namespace, p.name)
-            case let .deployment(x): ("Deployment", x.namespace, x.name)
-            case let .service(s): ("Service", s.namespace, s.name)
-            case let .policy(p): (p.reference.kind.rawValue, p.reference.namespace, p.reference.name)
-            }
+            let (kind, ns, name) = o.identity
             if !ns.isEmpty { doc.set(["metadata", "namespace"], .string(ns)) }
             lock.withLock {
                 objects["\(kind)/\(ns)/\(name)"] = StoredObject(kind: kind, namespace: ns, name: name, document: doc.json(indent: nil), created: 0)

@@ -317,12 +317,11 @@ public final class WebAPI: WebHandling, @unchecked Sendable {
         case let .success(v): req = v
         case let .failure(e): return e.response
         }
-        guard let (row, flows) = store.row(id: req.row), let flow = flows.first else {
+        guard let flow = store.row(id: req.row)?.flows.first else {
             return error(404, "no flow row \(req.row) (the flow store may have moved on; reload the flows)")
         }
         let m = model()
         do throws(EditorError) {
-            _ = row
             return json(try RuleFromFlow.add(to: req.yaml, flow: flow, selects: m.selects))
         } catch {
             return self.error(409, error.message)
